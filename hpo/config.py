@@ -1,0 +1,95 @@
+"""The resolved configuration of a run: plain data with readable defaults.
+
+Fields above the line define the study (a rerun must match them); fields below only steer this
+run. The identity is stored on the study, so a resumed run needs none of the original flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from hpo.errors import UsageError
+from hpo.search_space import SearchSpace, load_space
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STORAGE = "sqlite:///studies/hpo.db"
+DEFAULT_SPACE = "conf/spaces/default.yaml"
+
+
+@dataclass
+class RunConfig:
+    # --- what the study is (must match when it is resumed) ---
+    dataset: str = "digits"
+    model: str = "mnist_cnn"
+    space: str = DEFAULT_SPACE
+    sampler: str = "tpe"
+    pruner: str = "median"
+    pruner_startup: int = 5
+    pruner_warmup: int = 2
+    max_epochs: int = 15
+    metric: str = "val_acc"
+    seed: int = 0
+    # --- how this run goes ---
+    n_trials: int = 30
+    timeout: float | None = None
+    storage: str = DEFAULT_STORAGE
+    study_name: str | None = None
+    data_dir: str = "data"
+    quiet: bool = False
+    verbose: bool = False
+
+    @property
+    def name(self) -> str:
+        """The study name: given, or derived from dataset, model and sampler."""
+        return self.study_name or f"{self.dataset}-{self.model}-{self.sampler}"
+
+    def space_path(self) -> Path:
+        """The space file, looked up in the working directory, then in the project."""
+        path = Path(self.space)
+        if not path.is_absolute() and not path.exists() and (PROJECT_ROOT / path).exists():
+            return PROJECT_ROOT / path
+        return path
+
+    def load_space(self) -> SearchSpace:
+        return load_space(self.space_path())
+
+    def identity(self, space: SearchSpace) -> dict[str, Any]:
+        """What makes two runs the same study: every field above the line, the space's content
+        rather than its path."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name in IDENTITY}
+        values["space"] = space.to_dict()
+        return values
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+IDENTITY = (
+    "dataset model space sampler pruner pruner_startup pruner_warmup max_epochs metric seed"
+).split()
+
+
+def check_run_values(config: RunConfig) -> None:
+    """Budget and epoch values: positive numbers, named in the error."""
+    if config.n_trials < 1:
+        raise UsageError(f"--n-trials must be at least 1, got {config.n_trials}")
+    if config.max_epochs < 1:
+        raise UsageError(f"--max-epochs must be at least 1, got {config.max_epochs}")
+    if config.timeout is not None and config.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {config.timeout}")
+    if config.pruner_startup < 0 or config.pruner_warmup < 0:
+        raise UsageError("--pruner-startup and --pruner-warmup must be 0 or more")
+
+
+def identity_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Human-readable 'key: stored → current' lines, nested keys joined with dots."""
+    out: list[str] = []
+    for key in sorted(set(stored) | set(current)):
+        old, new = stored.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            out += [f"{key}.{line}" for line in identity_differences(old, new)]
+        elif old != new:
+            out.append(f"{key}: {old!r} → {new!r}")
+    return out

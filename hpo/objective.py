@@ -1,0 +1,128 @@
+"""One trial: sample → build → fit with per-epoch pruning → value and trial attrs.
+
+study.optimize(Objective(config, space), n_trials=1)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import lightning.pytorch as pl
+import optuna
+from lightning.pytorch.callbacks import EarlyStopping
+from optuna_integration import PyTorchLightningPruningCallback
+
+from hpo.config import RunConfig
+from hpo.curve import EpochCurve
+from hpo.data import TensorDataModule, create_datamodule
+from hpo.lit_module import LitClassifier
+from hpo.metrics import Metric, create_metric
+from hpo.models import count_parameters, create_model
+from hpo.routing import route
+from hpo.search_space import SearchSpace
+
+
+@dataclass
+class Built:
+    module: LitClassifier
+    datamodule: TensorDataModule
+    n_params: int
+
+
+def build(params: dict[str, Any], config: RunConfig) -> Built:
+    """Data module, network and LightningModule for one set of hyperparameters.
+
+    The weights are seeded with the run's seed, so every trial starts from the same
+    initialisation for its architecture and trials differ only by their hyperparameters."""
+    routed = route(params, config.model, config.dataset)
+    dm = create_datamodule(
+        config.dataset, seed=config.seed, data_dir=config.data_dir, **routed.data
+    )
+    dm.setup("fit")
+    pl.seed_everything(config.seed, workers=False, verbose=False)
+    net = create_model(
+        config.model,
+        in_channels=dm.in_channels,
+        num_classes=dm.num_classes,
+        image_size=dm.image_size,
+        **routed.model,
+    )
+    module = LitClassifier(net, dm.num_classes, **routed.module)
+    return Built(module, dm, count_parameters(net))
+
+
+def make_trainer(config: RunConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
+    """A Trainer that does only what a trial needs: no logger, checkpoints or bars by default."""
+    return pl.Trainer(
+        max_epochs=config.max_epochs,
+        accelerator="auto",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=config.verbose,
+        enable_model_summary=config.verbose,
+        num_sanity_val_steps=0,
+        callbacks=callbacks,
+    )
+
+
+class Objective:
+    """Optuna objective: each call trains one configuration sampled from `space`."""
+
+    def __init__(self, config: RunConfig, space: SearchSpace) -> None:
+        self.config = config
+        self.space = space
+        self.metric: Metric = create_metric(config.metric)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = self.space.suggest(trial)
+        return run_trial(trial, params, self.config, self.metric)
+
+
+def run_trial(
+    trial: optuna.Trial, params: dict[str, Any], config: RunConfig, metric: Metric
+) -> float:
+    """Fit one configuration, reporting `metric.monitor` each epoch to the pruner.
+
+    Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss became
+    NaN/inf: Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which."""
+    built = build(params, config)
+    curve = EpochCurve()
+    callbacks: list[pl.Callback] = [
+        curve,  # first, so an epoch the pruner stops is still recorded
+        PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
+        EarlyStopping(monitor="val_loss", check_finite=True, patience=config.max_epochs + 1),
+    ]
+    trainer = make_trainer(config, callbacks)
+    trial.set_user_attr("n_params", built.n_params)
+    start = time.perf_counter()
+    try:
+        trainer.fit(built.module, datamodule=built.datamodule)
+    except optuna.TrialPruned:
+        _record(trial, curve, start, f"pruned at epoch {curve.epochs}")
+        raise
+    except Exception as exc:
+        _record(trial, curve, start, f"failed: {type(exc).__name__}: {exc}")
+        raise
+    diverged = curve.first_non_finite()
+    if diverged is not None:
+        epoch, key = diverged
+        _record(trial, curve, start, f"diverged: {key} not finite at epoch {epoch + 1}")
+        raise optuna.TrialPruned(f"diverged at epoch {epoch + 1}")
+    _record(trial, curve, start, "completed")
+    return metric.value(curve.rows)
+
+
+def _record(trial: optuna.Trial, curve: EpochCurve, start: float, reason: str) -> None:
+    trial.set_user_attr("epochs", curve.epochs)
+    trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
+    trial.set_user_attr("stop_reason", reason)
+    trial.set_user_attr("curve", [_json_safe(row) for row in curve.rows])
+
+
+def _json_safe(row: dict[str, float]) -> dict[str, float | None]:
+    """NaN/inf become null: the dashboard's JSON parser rejects them."""
+    return {k: (round(v, 6) if math.isfinite(v) else None) for k, v in row.items()}

@@ -1,0 +1,109 @@
+"""Console output of a study: a live bar on a terminal, one line per trial, a final summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from tqdm import tqdm
+
+
+def format_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1e-2 or abs(value) >= 1e4 else f"{value:.4g}"
+    return str(value)
+
+
+def format_params(params: dict[str, object]) -> str:
+    return " ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def format_seconds(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def trial_line(trial: FrozenTrial, metric: str) -> str:
+    value = "—" if trial.value is None else f"{trial.value:.4f}"
+    if trial.state == TrialState.PRUNED and trial.intermediate_values:
+        value = f"({trial.intermediate_values[max(trial.intermediate_values)]:.4f})"
+    epochs = trial.user_attrs.get("epochs", "?")
+    seconds = trial.user_attrs.get("wall_seconds", 0.0)
+    line = (
+        f"#{trial.number:<4d} {trial.state.name:<8s} {metric}={value:<8s} "
+        f"{epochs:>3} ep {seconds:6.1f} s  {format_params(trial.params)}"
+    )
+    reason = trial.user_attrs.get("stop_reason", "")
+    if trial.state == TrialState.FAIL or reason.startswith("diverged"):
+        line += f"  [{reason}]"
+    return line
+
+
+class ConsoleProgress:
+    """Optuna callback: a tqdm bar on a terminal, a line per trial, best so far and ETA."""
+
+    def __init__(self, total: int, done: int, metric: str, quiet: bool = False) -> None:
+        self.total, self.done, self.metric, self.quiet = total, done, metric, quiet
+        self.start = time.monotonic()
+        self.ran = 0
+        self.bar = tqdm(
+            total=total,
+            initial=min(done, total),
+            unit="trial",
+            file=sys.stderr,
+            disable=quiet or not sys.stderr.isatty(),
+            dynamic_ncols=True,
+        )
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            self.done += 1
+            self.bar.update(1)
+        self.ran += 1
+        if self.quiet:
+            return
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.ran * max(self.total - self.done, 0)
+        best = _best(study)
+        best_text = f"best {best.value:.4f} (#{best.number})" if best else "best —"
+        self.bar.set_postfix_str(best_text)
+        tqdm.write(
+            f"[{min(self.done, self.total):>3d}/{self.total}] {trial_line(trial, self.metric)}"
+            f"  | {best_text}  {format_seconds(elapsed)} elapsed, ETA {format_seconds(eta)}",
+            file=sys.stdout,
+        )
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _best(study: optuna.Study) -> FrozenTrial | None:
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def summary(study: optuna.Study, metric: str) -> str:
+    """Counts by state and the best trial with its parameters, as printed at the end."""
+    trials = study.get_trials(deepcopy=False)
+    counts = {s: sum(t.state == s for t in trials) for s in TrialState}
+    lines = [
+        f"Study {study.study_name!r}: {len(trials)} trials — "
+        f"{counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
+        f"{counts[TrialState.FAIL]} failed"
+    ]
+    best = _best(study)
+    if best is None:
+        lines.append("No trial has completed yet.")
+        return "\n".join(lines)
+    lines.append(
+        f"Best trial #{best.number}: {metric} = {best.value:.4f} "
+        f"({best.user_attrs.get('epochs', '?')} epochs, "
+        f"{best.user_attrs.get('wall_seconds', 0):.1f} s)"
+    )
+    lines += [f"  {name}: {format_value(value)}" for name, value in best.params.items()]
+    return "\n".join(lines)

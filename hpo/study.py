@@ -1,0 +1,256 @@
+"""Run or resume an Optuna study of Lightning-trained CNNs.
+
+    python -m hpo.study --sampler tpe                  # the default study on digits
+    python -m hpo.study --sampler grid --n-trials 50   # same space, exhaustive grid
+    python -m hpo.study --list                         # models, datasets, samplers, pruners
+
+Running the same command again continues the study to its --n-trials total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import NoReturn
+
+from hpo import __version__
+from hpo.config import RunConfig, check_run_values, identity_differences
+from hpo.errors import UsageError
+from hpo.storage import check_storage_url, file_path, redact, scheme_of
+
+EXIT_USAGE = 2
+EXIT_ABORTED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = RunConfig
+    p = _Parser(prog="python -m hpo.study", description=__doc__.splitlines()[0])
+    p.add_argument("--sampler", default=d.sampler, help="tpe, random, grid, cmaes, qmc, gp")
+    p.add_argument("--pruner", default=d.pruner, help="median, percentile, hyperband, asha, none")
+    p.add_argument(
+        "--pruner-startup",
+        type=int,
+        default=d.pruner_startup,
+        help="trials that run in full before pruning starts (default %(default)s)",
+    )
+    p.add_argument(
+        "--pruner-warmup",
+        type=int,
+        default=d.pruner_warmup,
+        help="epochs of each trial that are never pruned (default %(default)s)",
+    )
+    p.add_argument(
+        "--n-trials",
+        type=int,
+        default=d.n_trials,
+        help="the study's total trials; a rerun continues to it (default %(default)s)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="stop starting new trials after this many seconds",
+    )
+    p.add_argument(
+        "--max-epochs",
+        type=int,
+        default=d.max_epochs,
+        help="epochs per trial (default %(default)s)",
+    )
+    p.add_argument("--dataset", default=d.dataset, help="default %(default)s; see --list")
+    p.add_argument("--model", default=d.model, help="default %(default)s; see --list")
+    p.add_argument("--space", default=d.space, help="search space YAML (default %(default)s)")
+    p.add_argument("--metric", default=d.metric, help="val_acc (maximise) or val_loss (minimise)")
+    p.add_argument("--storage", default=d.storage, help="storage URL (default %(default)s)")
+    p.add_argument("--study-name", default=None, help="default: <dataset>-<model>-<sampler>")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help="seeds the sampler, the data split and the weights (default %(default)s)",
+    )
+    p.add_argument("--data-dir", default=d.data_dir, help="where datasets are read/downloaded")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show Lightning's progress bars, summaries and Optuna's log",
+    )
+    p.add_argument("--list", action="store_true", help="list registered components and exit")
+    p.add_argument("--version", action="version", version=f"hpo {__version__}")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    values = {k: v for k, v in vars(args).items() if k in RunConfig.__dataclass_fields__}
+    return RunConfig(**values)
+
+
+def quiet_libraries(verbose: bool) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+    if not verbose:
+        warnings.filterwarnings("ignore", module="lightning")
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+
+
+def validate(config: RunConfig):  # -> SearchSpace (imported lazily: torch is slow to import)
+    """Everything that can be checked before any storage is opened."""
+    from hpo.data import DATASETS
+    from hpo.metrics import create_metric
+    from hpo.models import MODELS
+    from hpo.pruners import PRUNERS
+    from hpo.routing import check_names
+    from hpo.samplers import SAMPLERS
+
+    check_run_values(config)
+    SAMPLERS.get(config.sampler)
+    PRUNERS.get(config.pruner)
+    MODELS.get(config.model)
+    DATASETS.get(config.dataset)
+    create_metric(config.metric)
+    check_storage_url(config.storage)
+    space = config.load_space()
+    check_names(space.names(), config.model, config.dataset)
+    return space
+
+
+def open_study(config: RunConfig, space, command: str):
+    """Create the study, or load it after checking it was created with this configuration."""
+    import optuna
+
+    from hpo.metrics import create_metric
+    from hpo.pruners import PrunerSettings, create_pruner
+    from hpo.samplers import create_sampler, resumed_seed
+    from hpo.storage import open_storage
+
+    storage = open_storage(config.storage)
+    identity = config.identity(space)
+    existing = config.name in optuna.get_all_study_names(storage)
+    n_existing = 0
+    if existing:
+        stored = optuna.load_study(study_name=config.name, storage=storage)
+        differences = identity_differences(stored.user_attrs.get("identity", {}), identity)
+        if differences:
+            raise UsageError(
+                f"study {config.name!r} already exists with another configuration "
+                f"({'; '.join(differences)}); rerun with its settings or pass a new --study-name"
+            )
+        n_existing = len(stored.get_trials(deepcopy=False))
+    seed = config.seed if config.sampler == "grid" else resumed_seed(config.seed, n_existing)
+    study = optuna.create_study(
+        storage=storage,
+        study_name=config.name,
+        sampler=create_sampler(config.sampler, space, seed),
+        pruner=create_pruner(
+            config.pruner,
+            PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs),
+        ),
+        direction=create_metric(config.metric).direction,
+        load_if_exists=True,
+    )
+    if not existing:
+        study.set_user_attr("identity", identity)
+        study.set_user_attr("config", {**config.to_dict(), "storage": redact(config.storage)})
+        study.set_user_attr("command", command)
+        study.set_user_attr("hpo_version", __version__)
+    return study
+
+
+def dashboard_command(storage_url: str) -> str:
+    if scheme_of(storage_url) == "journal":
+        return f"optuna-dashboard {file_path(storage_url)}"
+    return f"optuna-dashboard {shlex.quote(redact(storage_url))}"
+
+
+def run(config: RunConfig, command: str) -> int:
+    from hpo.budget import TooManyFailures, counted_trials, run_to_budget
+    from hpo.objective import Objective
+    from hpo.progress import ConsoleProgress, summary
+
+    space = validate(config)
+    quiet_libraries(config.verbose)
+    study = open_study(config, space, command)
+    done = counted_trials(study)
+    say = (lambda *_: None) if config.quiet else print
+    say(
+        f"Study {config.name!r} in {redact(config.storage)}: {config.sampler} sampler, "
+        f"{config.pruner} pruner, {config.dataset}/{config.model}, ≤{config.max_epochs} epochs "
+        f"per trial; searching {', '.join(space.params)}"
+    )
+    if done >= config.n_trials:
+        print(
+            f"Study {config.name!r} is already done: {done} of {config.n_trials} trials finished."
+        )
+    elif done:
+        say(f"Resuming: {done} of {config.n_trials} trials already finished.")
+    progress = ConsoleProgress(config.n_trials, done, config.metric, config.quiet)
+    try:
+        outcome = run_to_budget(
+            study, Objective(config, space), config.n_trials, config.timeout, [progress]
+        )
+    except TooManyFailures as exc:
+        progress.close()
+        print(f"hpo.study: stopped: {exc}", file=sys.stderr)
+        return EXIT_ABORTED
+    progress.close()
+    if outcome.stopped_because == "grid exhausted":
+        print(
+            f"Grid exhausted: all {space.grid_size()} grid points ran, "
+            f"{counted_trials(study)} of the {config.n_trials}-trial budget used."
+        )
+    elif outcome.stopped_because == "timeout":
+        print(f"Timeout after {config.timeout:g} s: {counted_trials(study)} trials finished.")
+    print(summary(study, config.metric))
+    print(f"Inspect it:  {dashboard_command(config.storage)}")
+    return 0
+
+
+def list_components() -> str:
+    from hpo.data import DATASETS
+    from hpo.metrics import METRICS
+    from hpo.models import MODELS
+    from hpo.pruners import PRUNERS
+    from hpo.samplers import SAMPLERS
+
+    out = []
+    for title, registry in [
+        ("models", MODELS),
+        ("datasets", DATASETS),
+        ("samplers", SAMPLERS),
+        ("pruners", PRUNERS),
+        ("metrics", METRICS),
+    ]:
+        out.append(f"{title}:")
+        out += [f"  {name:<12s} {doc}" for name, doc in registry.describe().items()]
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.list:
+            print(list_components())
+            return 0
+        command = shlex.join(["python", "-m", "hpo.study", *argv])
+        return run(config_from_args(args), command)
+    except UsageError as exc:
+        print(f"hpo.study: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
