@@ -1,8 +1,9 @@
-"""Run a study up to its total trial budget, one trial at a time.
+"""Run a study up to its total budget, one trial at a time.
 
-Optuna's `n_trials` counts per call (optuna#2638); the budget here is the study's: trials that
-finished (COMPLETE or PRUNED) count, failed ones do not. Optuna has no "total" option, so this
-loop is ours; each trial still goes through `study.optimize` (callbacks, heartbeats, catch).
+Optuna's `n_trials` counts per call (optuna#2638); the budget here is the study's, in trials,
+epochs or seconds, spent by trials that finished (COMPLETE or PRUNED; failed ones do not count).
+Optuna has no "total" option, so this loop is ours; each trial still goes through
+`study.optimize` (callbacks, heartbeats, catch).
 """
 
 from __future__ import annotations
@@ -20,6 +21,22 @@ MAX_CONSECUTIVE_FAILURES = 5
 
 class TooManyFailures(RuntimeError):
     """Every recent trial failed: the problem is the setup, not the hyperparameters."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a study may spend: `trials`, `epochs` (trained, pruned trials included) or
+    wall-clock `seconds` of training."""
+
+    amount: float
+    unit: str = "trials"
+
+    def spent(self, study: optuna.Study) -> float:
+        trials = study.get_trials(deepcopy=False, states=COUNTED)
+        if self.unit == "trials":
+            return len(trials)
+        key = {"epochs": "epochs", "seconds": "wall_seconds"}[self.unit]
+        return sum(float(t.user_attrs.get(key, 0)) for t in trials)
 
 
 @dataclass
@@ -40,16 +57,16 @@ def grid_exhausted(study: optuna.Study) -> bool:
 def run_to_budget(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
-    total: int,
+    budget: Budget,
     timeout: float | None = None,
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]] = (),
 ) -> Outcome:
-    """Run trials until `total` have finished, the grid is done, or `timeout` seconds pass."""
+    """Run trials until the budget is spent, the grid is done, or `timeout` seconds pass."""
     start = time.monotonic()
     last: list[FrozenTrial] = []
     ran = failures = 0
     while True:
-        if counted_trials(study) >= total:
+        if budget.spent(study) >= budget.amount:
             return Outcome(ran, "budget")
         if grid_exhausted(study):
             return Outcome(ran, "grid exhausted")

@@ -10,30 +10,26 @@ Running the same command again continues the study to its --n-trials total.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import shlex
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import NoReturn
 
 from hpo import __version__
+from hpo.cli import EXIT_ABORTED, ArgumentParser, cli_main
 from hpo.config import RunConfig, check_run_values, identity_differences
 from hpo.errors import UsageError
 from hpo.storage import check_storage_url, file_path, redact, scheme_of
 
-EXIT_USAGE = 2
-EXIT_ABORTED = 1
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+#: `python -m hpo.study NAME …` hands the rest of the line to NAME's module `main(argv)`.
+SUBCOMMANDS: dict[str, str] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
     d = RunConfig
-    p = _Parser(prog="python -m hpo.study", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m hpo.study", description=__doc__.splitlines()[0])
     p.add_argument("--sampler", default=d.sampler, help="tpe, random, grid, cmaes, qmc, gp")
     p.add_argument("--pruner", default=d.pruner, help="median, percentile, hyperband, asha, none")
     p.add_argument(
@@ -176,7 +172,7 @@ def dashboard_command(storage_url: str) -> str:
 
 
 def run(config: RunConfig, command: str) -> int:
-    from hpo.budget import TooManyFailures, counted_trials, run_to_budget
+    from hpo.budget import Budget, TooManyFailures, counted_trials, run_to_budget
     from hpo.objective import Objective
     from hpo.progress import ConsoleProgress, summary
 
@@ -199,7 +195,7 @@ def run(config: RunConfig, command: str) -> int:
     progress = ConsoleProgress(config.n_trials, done, config.metric, config.quiet)
     try:
         outcome = run_to_budget(
-            study, Objective(config, space), config.n_trials, config.timeout, [progress]
+            study, Objective(config, space), Budget(config.n_trials), config.timeout, [progress]
         )
     except TooManyFailures as exc:
         progress.close()
@@ -238,18 +234,17 @@ def list_components() -> str:
     return "\n".join(out)
 
 
+@cli_main("hpo.study")
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
-    try:
-        if args.list:
-            print(list_components())
-            return 0
-        command = shlex.join(["python", "-m", "hpo.study", *argv])
-        return run(config_from_args(args), command)
-    except UsageError as exc:
-        print(f"hpo.study: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    if args.list:
+        print(list_components())
+        return 0
+    command = shlex.join(["python", "-m", "hpo.study", *argv])
+    return run(config_from_args(args), command)
 
 
 if __name__ == "__main__":

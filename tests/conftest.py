@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helpers import write_space  # noqa: E402
+
+
+@pytest.fixture
+def space_file(tmp_path: Path) -> Path:
+    """A tiny two-parameter space (lr × optimizer) in a temp dir."""
+    return write_space(tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'study.db'}"
