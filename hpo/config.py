@@ -39,6 +39,12 @@ class RunConfig:
     data_dir: str = "data"
     quiet: bool = False
     verbose: bool = False
+    workers: int = 1
+    checkpoint_dir: str | None = None  # default: beside the SQLite/journal file
+    keep_checkpoints: str = "best"  # of finished trials: best, all, none
+    heartbeat_interval: int = 15
+    grace_period: int = 60
+    max_retry: int = 3
 
     @property
     def name(self) -> str:
@@ -81,6 +87,12 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(f"--timeout must be a positive number of seconds, got {config.timeout}")
     if config.pruner_startup < 0 or config.pruner_warmup < 0:
         raise UsageError("--pruner-startup and --pruner-warmup must be 0 or more")
+    if config.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {config.workers}")
+    if config.keep_checkpoints not in ("best", "all", "none"):
+        raise UsageError(
+            f"--keep-checkpoints must be best, all or none, got {config.keep_checkpoints!r}"
+        )
 
 
 def identity_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:

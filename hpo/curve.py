@@ -30,6 +30,13 @@ class EpochCurve(pl.Callback):
         """Epochs whose validation ran (a pruned epoch counts: it was trained)."""
         return sum(1 for row in self.rows if any(k.startswith("val_") for k in row))
 
+    def state_dict(self) -> dict[str, list[dict[str, float]]]:
+        """Saved in each checkpoint, so a resumed trial carries on its predecessor's rows."""
+        return {"rows": [dict(row) for row in self.rows]}
+
+    def load_state_dict(self, state_dict: dict[str, list[dict[str, float]]]) -> None:
+        self.rows = [dict(row) for row in state_dict["rows"]]
+
     def first_non_finite(self) -> tuple[int, str] | None:
         """(epoch, metric) of the first NaN/inf loss, if training diverged."""
         for row in self.rows:

@@ -6,15 +6,20 @@ study.optimize(Objective(config, space), n_trials=1)
 from __future__ import annotations
 
 import math
+import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import optuna
-from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.callbacks import Checkpoint, EarlyStopping
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from optuna_integration import PyTorchLightningPruningCallback
 
+from hpo import interrupt
+from hpo.checkpoints import TrialCheckpoint, resume_point, trial_dir
 from hpo.config import RunConfig
 from hpo.curve import EpochCurve
 from hpo.data import TensorDataModule, create_datamodule
@@ -23,6 +28,7 @@ from hpo.metrics import Metric, create_metric
 from hpo.models import count_parameters, create_model
 from hpo.routing import route
 from hpo.search_space import SearchSpace
+from hpo.storage import default_checkpoint_root
 
 
 @dataclass
@@ -61,7 +67,7 @@ def make_trainer(config: RunConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
         accelerator="auto",
         devices=1,
         logger=False,
-        enable_checkpointing=False,
+        enable_checkpointing=any(isinstance(c, Checkpoint) for c in callbacks),
         enable_progress_bar=config.verbose,
         enable_model_summary=config.verbose,
         num_sanity_val_steps=0,
@@ -88,19 +94,41 @@ def run_trial(
     """Fit one configuration, reporting `metric.monitor` each epoch to the pruner.
 
     Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss became
-    NaN/inf: Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which."""
+    NaN/inf: Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which.
+    Each epoch is checkpointed; a retried trial resumes from its predecessor's checkpoint. A
+    SIGTERM/SIGINT raises `interrupt.Interrupted` after the current batch."""
     built = build(params, config)
+    resume = resume_point(trial)
     curve = EpochCurve()
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
         EarlyStopping(monitor="val_loss", check_finite=True, patience=config.max_epochs + 1),
+        interrupt.StopOnSignal(),
+        TrialCheckpoint(
+            trial, trial_dir(checkpoint_root(config), trial.study.study_name, trial.number)
+        ),
     ]
     trainer = make_trainer(config, callbacks)
     trial.set_user_attr("n_params", built.n_params)
+    if resume is not None:
+        resume.report_to(trial)  # before fit: the pruner reports only the epochs trained now
+        trial.set_user_attr(
+            "resumed_from", {"checkpoint": str(resume.path), "epochs": len(resume.epochs)}
+        )
+    elif "resumed_from" in trial.user_attrs:  # copied from a predecessor; not resumed this time
+        trial.set_user_attr("resumed_from", {"checkpoint": None, "epochs": 0})
+    interrupt.check()
     start = time.perf_counter()
     try:
-        trainer.fit(built.module, datamodule=built.datamodule)
+        trainer.fit(
+            built.module,
+            datamodule=built.datamodule,
+            ckpt_path=resume.path if resume is not None else None,
+            weights_only=True,
+        )
+    except SIGTERMException:  # Lightning's own SIGTERM stop: a SystemExit(0) otherwise
+        raise interrupt.Interrupted(signal.SIGTERM) from None
     except optuna.TrialPruned:
         _record(trial, curve, start, f"pruned at epoch {curve.epochs}")
         raise
@@ -116,8 +144,16 @@ def run_trial(
     return metric.value(curve.rows)
 
 
+def checkpoint_root(config: RunConfig) -> Path:
+    """--checkpoint-dir, else beside the SQLite/journal file (studies/ by default)."""
+    explicit = getattr(config, "checkpoint_dir", None)
+    return Path(explicit) if explicit else default_checkpoint_root(config.storage)
+
+
 def _record(trial: optuna.Trial, curve: EpochCurve, start: float, reason: str) -> None:
+    resumed = trial.user_attrs.get("resumed_from", {}).get("epochs", 0)
     trial.set_user_attr("epochs", curve.epochs)
+    trial.set_user_attr("epochs_trained", curve.epochs - resumed)
     trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
     trial.set_user_attr("stop_reason", reason)
     trial.set_user_attr("curve", [_json_safe(row) for row in curve.rows])

@@ -23,13 +23,16 @@ def create_sampler(name: str, space: SearchSpace, seed: int) -> BaseSampler:
     return SAMPLERS.get(name)(space, seed)
 
 
-def resumed_seed(seed: int, n_existing_trials: int) -> int:
-    """The sampler seed for a process joining a study that already has trials.
+def resumed_seed(seed: int, worker_index: int) -> int:
+    """The sampler seed of the `worker_index`-th process to join a study (0 = the first).
 
     A sampler re-created with the study's seed would replay its first random proposals (TPE's
-    startup trials, random, QMC) and duplicate trials already run; offsetting by the number of
-    existing trials keeps an uninterrupted run reproducible and a resumed one fresh."""
-    return seed if n_existing_trials == 0 else seed + 1_000_003 * n_existing_trials
+    startup trials, random, QMC) and duplicate trials already run, and workers started at the
+    same moment would propose the same points; the index is unique per process (claimed under
+    the study lock, see hpo.study.claim_worker_index), so an uninterrupted single run stays
+    reproducible and every other process samples fresh points. GridSampler is the exception:
+    all its workers must share one seed (optuna#2039), so the caller passes index 0."""
+    return seed if worker_index == 0 else seed + 1_000_003 * worker_index
 
 
 @SAMPLERS.register("tpe")

@@ -4,7 +4,11 @@
     python -m hpo.study --sampler grid --n-trials 50   # same space, exhaustive grid
     python -m hpo.study --list                         # models, datasets, samplers, pruners
 
-Running the same command again continues the study to its --n-trials total.
+    python -m hpo.study --workers 2 --storage postgresql://user@host/db   # 2 processes
+    python -m hpo.study status --storage sqlite:///studies/hpo.db         # counts, stale trials
+
+Running the same command again continues the study to its --n-trials total; a killed or
+interrupted trial is re-run from its last epoch checkpoint.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from hpo.errors import UsageError
 from hpo.storage import check_storage_url, file_path, redact, scheme_of
 
 #: `python -m hpo.study NAME …` hands the rest of the line to NAME's module `main(argv)`.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {"status": "hpo.status"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +79,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="seeds the sampler, the data split and the weights (default %(default)s)",
     )
     p.add_argument("--data-dir", default=d.data_dir, help="where datasets are read/downloaded")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=d.workers,
+        help="worker processes on this machine sharing the study (default %(default)s); "
+        "the same command on other machines joins the same study",
+    )
+    p.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="per-trial checkpoints go to DIR/<study>/trial_<n>/ "
+        "(default: beside the SQLite/journal file, else ./studies)",
+    )
+    p.add_argument(
+        "--keep-checkpoints",
+        default=d.keep_checkpoints,
+        help="checkpoints kept of finished trials: best, all, none (default %(default)s)",
+    )
+    p.add_argument(
+        "--heartbeat-interval",
+        type=int,
+        default=d.heartbeat_interval,
+        help="seconds between a running trial's heartbeats (default %(default)s)",
+    )
+    p.add_argument(
+        "--grace-period",
+        type=int,
+        default=d.grace_period,
+        help="a trial silent this long (s) is dead: failed and re-run (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-retry",
+        type=int,
+        default=d.max_retry,
+        help="times a dead or interrupted trial is re-run (default %(default)s)",
+    )
+    p.add_argument("--pool-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     p.add_argument(
         "--verbose",
@@ -123,19 +164,19 @@ def validate(config: RunConfig):  # -> SearchSpace (imported lazily: torch is sl
     return space
 
 
-def open_study(config: RunConfig, space, command: str):
+def open_study(config: RunConfig, space, command: str, claim_seed: bool = True):
     """Create the study, or load it after checking it was created with this configuration."""
     import optuna
 
     from hpo.metrics import create_metric
     from hpo.pruners import PrunerSettings, create_pruner
     from hpo.samplers import create_sampler, resumed_seed
-    from hpo.storage import open_storage
+    from hpo.storage import Liveness, open_storage
 
-    storage = open_storage(config.storage)
+    liveness = Liveness(config.heartbeat_interval, config.grace_period, config.max_retry)
+    storage = open_storage(config.storage, liveness)
     identity = config.identity(space)
     existing = config.name in optuna.get_all_study_names(storage)
-    n_existing = 0
     if existing:
         stored = optuna.load_study(study_name=config.name, storage=storage)
         differences = identity_differences(stored.user_attrs.get("identity", {}), identity)
@@ -144,12 +185,9 @@ def open_study(config: RunConfig, space, command: str):
                 f"study {config.name!r} already exists with another configuration "
                 f"({'; '.join(differences)}); rerun with its settings or pass a new --study-name"
             )
-        n_existing = len(stored.get_trials(deepcopy=False))
-    seed = config.seed if config.sampler == "grid" else resumed_seed(config.seed, n_existing)
     study = optuna.create_study(
         storage=storage,
         study_name=config.name,
-        sampler=create_sampler(config.sampler, space, seed),
         pruner=create_pruner(
             config.pruner,
             PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs),
@@ -162,7 +200,25 @@ def open_study(config: RunConfig, space, command: str):
         study.set_user_attr("config", {**config.to_dict(), "storage": redact(config.storage)})
         study.set_user_attr("command", command)
         study.set_user_attr("hpo_version", __version__)
+    # Every process joining the study gets its own sampler seed (the first one the study's):
+    # workers started together must not propose the same points. The grid shares one seed.
+    index = 0 if config.sampler == "grid" or not claim_seed else claim_worker_index(study)
+    study.sampler = create_sampler(config.sampler, space, resumed_seed(config.seed, index))
     return study
+
+
+def claim_worker_index(study) -> int:
+    """0 for the first process ever to run `study`, 1 for the next, ... (race-free)."""
+    from hpo.locks import base_storage, study_lock
+
+    storage, lock = base_storage(study), study_lock(study)
+    lock.acquire()
+    try:
+        index = int(storage.get_study_system_attrs(study._study_id).get("hpo:joins", 0))
+        storage.set_study_system_attr(study._study_id, "hpo:joins", index + 1)
+    finally:
+        lock.release()
+    return index
 
 
 def dashboard_command(storage_url: str) -> str:
@@ -171,37 +227,70 @@ def dashboard_command(storage_url: str) -> str:
     return f"optuna-dashboard {shlex.quote(redact(storage_url))}"
 
 
-def run(config: RunConfig, command: str) -> int:
+def run(
+    config: RunConfig, command: str, argv: Sequence[str] = (), pool_worker: bool = False
+) -> int:
+    from hpo.interrupt import Interrupted, graceful_stop
+
+    with graceful_stop():
+        try:
+            return _run(config, command, argv, pool_worker)
+        except Interrupted as stop:
+            print(interrupted_message(stop, command), file=sys.stderr)
+            return stop.exit_code
+
+
+def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool) -> int:
     from hpo.budget import Budget, TooManyFailures, counted_trials, run_to_budget
-    from hpo.objective import Objective
+    from hpo.checkpoints import CheckpointJanitor
+    from hpo.objective import Objective, checkpoint_root
     from hpo.progress import ConsoleProgress, summary
 
     space = validate(config)
     quiet_libraries(config.verbose)
-    study = open_study(config, space, command)
+    use_torch_threads_from_env()
+    study = open_study(config, space, command, claim_seed=config.workers == 1)
     done = counted_trials(study)
-    say = (lambda *_: None) if config.quiet else print
+    say = (lambda *_: None) if config.quiet or pool_worker else print
     say(
         f"Study {config.name!r} in {redact(config.storage)}: {config.sampler} sampler, "
         f"{config.pruner} pruner, {config.dataset}/{config.model}, ≤{config.max_epochs} epochs "
         f"per trial; searching {', '.join(space.params)}"
     )
-    if done >= config.n_trials:
+    if done >= config.n_trials and not pool_worker:
         print(
             f"Study {config.name!r} is already done: {done} of {config.n_trials} trials finished."
         )
     elif done:
         say(f"Resuming: {done} of {config.n_trials} trials already finished.")
+    if config.workers > 1:
+        from hpo.workers import run_pool
+
+        code = run_pool(argv, config.workers, quiet=config.quiet)
+        if code == 0:
+            print(summary(study, config.metric))
+            print(f"Inspect it:  {dashboard_command(config.storage)}")
+        return code
     progress = ConsoleProgress(config.n_trials, done, config.metric, config.quiet)
+    janitor = CheckpointJanitor(checkpoint_root(config), config.keep_checkpoints)
     try:
         outcome = run_to_budget(
-            study, Objective(config, space), Budget(config.n_trials), config.timeout, [progress]
+            study,
+            Objective(config, space),
+            Budget(config.n_trials),
+            config.timeout,
+            [progress, janitor],
+            on_wait=None if config.quiet else lambda n: say_waiting(n, config.grace_period),
         )
     except TooManyFailures as exc:
         progress.close()
         print(f"hpo.study: stopped: {exc}", file=sys.stderr)
         return EXIT_ABORTED
-    progress.close()
+    finally:
+        progress.close()
+    janitor(study)
+    if pool_worker:
+        return 0
     if outcome.stopped_because == "grid exhausted":
         print(
             f"Grid exhausted: all {space.grid_size()} grid points ran, "
@@ -212,6 +301,39 @@ def run(config: RunConfig, command: str) -> int:
     print(summary(study, config.metric))
     print(f"Inspect it:  {dashboard_command(config.storage)}")
     return 0
+
+
+def say_waiting(n_running: int, grace_period: int) -> None:
+    print(
+        f"Waiting for {n_running} running trial(s) of other workers to finish the budget "
+        f"(a dead worker's trial is re-run after {grace_period} s without heartbeat)."
+    )
+
+
+def interrupted_message(stop, command: str) -> str:
+    trial = getattr(stop, "trial_number", None)
+    what = "Ctrl-C" if stop.signal_name == "SIGINT" else stop.signal_name
+    where = (
+        f"trial #{trial} was stopped and re-queued; it will resume from its last epoch "
+        "checkpoint. "
+        if trial is not None
+        else ""
+    )
+    return (
+        f"Interrupted by {what}: {where}No finished trial is lost.\n"
+        f"Resume with the same command:\n  {command}"
+    )
+
+
+def use_torch_threads_from_env() -> None:
+    """A pool worker's share of the cores (set by hpo.workers)."""
+    import os
+
+    threads = os.environ.get("HPO_TORCH_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
 
 
 def list_components() -> str:
@@ -243,8 +365,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         print(list_components())
         return 0
-    command = shlex.join(["python", "-m", "hpo.study", *argv])
-    return run(config_from_args(args), command)
+    command = shlex.join(["python", "-m", "hpo.study", *without_pool_flags(argv)])
+    return run(config_from_args(args), command, argv, args.pool_worker)
+
+
+def without_pool_flags(argv: Sequence[str]) -> list[str]:
+    """The user's command line, without what hpo.workers adds for its worker processes."""
+    return [a for a in argv if a != "--pool-worker"]
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,21 @@ def space_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'study.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    from services import fresh_postgres_database
+
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """redis:// URL with a key prefix of its own; its keys are deleted afterwards."""
+    from services import redis_with_prefix
+
+    with redis_with_prefix() as url:
+        yield url

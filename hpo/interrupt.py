@@ -1,0 +1,94 @@
+"""SIGTERM (e.g. SLURM preemption) and Ctrl-C: stop at a safe point, never lose the trial.
+
+with graceful_stop():           # installs the handlers for the run
+    ...  trainer callbacks=[StopOnSignal()] ...
+
+The first SIGTERM/SIGINT only sets a flag. Training stops after the current batch (the trial is
+then failed and re-queued to resume from its last epoch checkpoint); between trials, no new trial
+starts. The process then exits with 128 + signal (143 for SIGTERM, 130 for SIGINT). A second
+Ctrl-C exits at once.
+
+Why not Lightning's own handling: on SIGTERM Lightning raises `SIGTERMException`, a SystemExit
+with code 0, which Optuna does not catch (the trial stays RUNNING); on Ctrl-C it ignores further
+SIGINTs and calls `sys.exit(1)`. Our SIGTERM handler is kept by Lightning during `fit` (it chains
+pre-existing handlers), and run_trial turns a `SIGTERMException` into `Interrupted`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator
+
+import lightning.pytorch as pl
+
+_requested: int | None = None
+
+
+class Interrupted(BaseException):
+    """A stop asked for by a signal. A BaseException, so that Optuna's `catch=(Exception,)`
+    does not record it as an ordinary failure and carry on."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def requested() -> int | None:
+    """The signal received, if any."""
+    return _requested
+
+
+def check() -> None:
+    """Raise `Interrupted` if a stop was requested."""
+    if _requested is not None:
+        raise Interrupted(_requested)
+
+
+def _handle(signum: int, _frame: object) -> None:
+    global _requested
+    if _requested is not None and signum == signal.SIGINT:
+        print("\nSecond Ctrl-C: exiting now.", file=sys.stderr, flush=True)
+        os._exit(128 + signal.SIGINT)
+    if _requested is None:
+        _requested = signum
+        what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        extra = " (Ctrl-C again to exit at once)" if signum == signal.SIGINT else ""
+        print(
+            f"\n{what} received: stopping after the current batch{extra}...",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+@contextlib.contextmanager
+def graceful_stop() -> Iterator[None]:
+    """Install the SIGTERM/SIGINT handlers (main thread only) for the duration of the block."""
+    global _requested
+    _requested = None
+    old = {sig: signal.signal(sig, _handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+class StopOnSignal(pl.Callback):
+    """Ends `fit` after the current batch once a stop was requested."""
+
+    def on_train_batch_end(self, *args: object, **kwargs: object) -> None:
+        check()
+
+    def on_validation_batch_end(self, *args: object, **kwargs: object) -> None:
+        check()

@@ -1,0 +1,120 @@
+"""Kill a real study process (SIGTERM, SIGINT, SIGKILL) mid-trial, rerun it, lose nothing."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from helpers import cli_env, run_cli
+from optuna.trial import TrialState
+
+STUDY = "interrupted"
+
+
+def study_args(space: Path, url: str, n_trials: int = 2, max_epochs: int = 5) -> list[str]:
+    return [
+        "--n-trials", str(n_trials), "--max-epochs", str(max_epochs), "--space", str(space),
+        "--storage", url, "--study-name", STUDY, "--pruner", "none",
+    ]  # fmt: skip
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hpo.study", *args],
+        cwd=cwd,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def load(url: str) -> optuna.Study:
+    return optuna.load_study(study_name=STUDY, storage=url)
+
+
+def wait_for_epochs(url: str, proc: subprocess.Popen[str], epochs: int, timeout: float = 120):
+    """Block until a RUNNING trial has checkpointed `epochs` epochs; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            running = load(url).get_trials(states=(TrialState.RUNNING,))
+        except KeyError:  # study not created yet
+            running = []
+        for trial in running:
+            path = trial.user_attrs.get("checkpoint")
+            if len(trial.intermediate_values) >= epochs and path and Path(path).exists():
+                return trial
+        time.sleep(0.2)
+    raise AssertionError(f"no trial reached {epochs} epochs in {timeout} s")
+
+
+def assert_finished_exactly(url: str, n_trials: int) -> list[optuna.trial.FrozenTrial]:
+    trials = load(url).get_trials()
+    states = [t.state for t in trials]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == n_trials
+    assert TrialState.RUNNING not in states and TrialState.WAITING not in states
+    return trials
+
+
+def assert_resumed(trials: list[optuna.trial.FrozenTrial], killed: optuna.trial.FrozenTrial):
+    """The killed trial was re-run with its parameters, from its checkpoint, keeping values."""
+    retry = next(t for t in trials if t.system_attrs.get("failed_trial") == killed.number)
+    assert retry.state == TrialState.COMPLETE
+    assert retry.params == killed.params
+    assert retry.user_attrs["resumed_from"]["epochs"] >= len(killed.intermediate_values) - 1 >= 1
+    assert retry.user_attrs["epochs_trained"] < retry.user_attrs["epochs"] == 5
+    assert sorted(retry.intermediate_values) == list(range(5))
+    for step, value in killed.intermediate_values.items():
+        if step < retry.user_attrs["resumed_from"]["epochs"]:
+            assert retry.intermediate_values[step] == pytest.approx(value)
+    assert len(retry.user_attrs["curve"]) == 5
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_trial_requeues_it_and_rerun_resumes(
+    tmp_path: Path, space_file: Path, sqlite_url: str, signum: int
+) -> None:
+    args = study_args(space_file, sqlite_url)
+    proc = start(args, tmp_path)
+    killed = wait_for_epochs(sqlite_url, proc, 2)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, err
+    assert f"trial #{killed.number} was stopped and re-queued" in err
+    assert "Resume with the same command" in err and "--n-trials 2" in err
+    states = {t.number: t.state for t in load(sqlite_url).get_trials()}
+    assert states[killed.number] == TrialState.FAIL
+    assert list(states.values()).count(TrialState.WAITING) == 1
+    assert Path(load(sqlite_url).trials[killed.number].user_attrs["checkpoint"]).exists()
+
+    rerun = run_cli("hpo.study", *args, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert_resumed(assert_finished_exactly(sqlite_url, 2), killed)
+
+
+def test_kill_9_then_rerun_resumes_at_once(
+    tmp_path: Path, space_file: Path, sqlite_url: str
+) -> None:
+    args = study_args(space_file, sqlite_url)
+    proc = start(args, tmp_path)
+    killed = wait_for_epochs(sqlite_url, proc, 2)
+    proc.kill()
+    proc.communicate()
+    assert load(sqlite_url).trials[killed.number].state == TrialState.RUNNING
+
+    started = time.monotonic()
+    rerun = run_cli("hpo.study", *args, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "Waiting for" not in rerun.stdout  # a dead local worker is seen at once
+    assert time.monotonic() - started < 120
+    trials = assert_finished_exactly(sqlite_url, 2)
+    assert "died" in trials[killed.number].user_attrs["stop_reason"]
+    assert_resumed(trials, killed)
