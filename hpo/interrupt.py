@@ -1,7 +1,7 @@
 """SIGTERM (e.g. SLURM preemption) and Ctrl-C: stop at a safe point, never lose the trial.
 
 with graceful_stop():           # installs the handlers for the run
-    ...  trainer callbacks=[StopOnSignal()] ...
+    ...  trainer callbacks=[StopOnSignal()] ...   (hpo.stop_on_signal; raises Interrupted)
 
 The first SIGTERM/SIGINT only sets a flag. Training stops after the current batch (the trial is
 then failed and re-queued to resume from its last epoch checkpoint); between trials, no new trial
@@ -21,8 +21,6 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-
-import lightning.pytorch as pl
 
 _requested: int | None = None
 
@@ -82,13 +80,3 @@ def graceful_stop() -> Iterator[None]:
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
-
-
-class StopOnSignal(pl.Callback):
-    """Ends `fit` after the current batch once a stop was requested."""
-
-    def on_train_batch_end(self, *args: object, **kwargs: object) -> None:
-        check()
-
-    def on_validation_batch_end(self, *args: object, **kwargs: object) -> None:
-        check()

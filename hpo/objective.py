@@ -28,6 +28,7 @@ from hpo.metrics import Metric, create_metric
 from hpo.models import count_parameters, create_model
 from hpo.routing import route
 from hpo.search_space import SearchSpace
+from hpo.stop_on_signal import StopOnSignal
 from hpo.storage import default_checkpoint_root
 
 
@@ -104,7 +105,7 @@ def run_trial(
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
         EarlyStopping(monitor="val_loss", check_finite=True, patience=config.max_epochs + 1),
-        interrupt.StopOnSignal(),
+        StopOnSignal(),
         TrialCheckpoint(
             trial, trial_dir(checkpoint_root(config), trial.study.study_name, trial.number)
         ),

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import random
+import time
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -116,13 +118,7 @@ def open_storage(url: str, liveness: Liveness | None = None) -> BaseStorage:
             path = file_path(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            storage: BaseStorage = optuna.storages.RDBStorage(
-                sqlalchemy_url(url),
-                engine_kwargs=_engine_kwargs(scheme),
-                heartbeat_interval=live.heartbeat_interval,
-                grace_period=live.grace_period,
-                heartbeat_stale_trial_callback=live.retry_callback(),
-            )
+            storage: BaseStorage = _open_rdb(url, live)
         else:
             storage = HeartbeatJournalStorage(
                 journal_backend(url),
@@ -137,6 +133,31 @@ def open_storage(url: str, liveness: Liveness | None = None) -> BaseStorage:
     except Exception as exc:  # connection refused, auth, unknown database, …
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"cannot open storage {redact(url)}: {reason}") from None
+
+
+def _open_rdb(url: str, live: Liveness, attempts: int = 5) -> BaseStorage:
+    """RDBStorage; workers starting together on a new database race to create its tables
+    ("UNIQUE constraint failed: alembic_version", "already exists"): the losers retry."""
+    import sqlalchemy.exc
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(
+                sqlalchemy_url(url),
+                engine_kwargs=_engine_kwargs(scheme_of(url)),
+                heartbeat_interval=live.heartbeat_interval,
+                grace_period=live.grace_period,
+                heartbeat_stale_trial_callback=live.retry_callback(),
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())
+        except sqlalchemy.exc.OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())
+    raise AssertionError("unreachable")
 
 
 def sqlalchemy_url(url: str) -> str:

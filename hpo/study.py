@@ -365,8 +365,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         print(list_components())
         return 0
-    command = shlex.join(["python", "-m", "hpo.study", *without_pool_flags(argv)])
+    shown = [redact_arg(a) for a in without_pool_flags(argv)]  # stored on the study, printed
+    command = shlex.join(["python", "-m", "hpo.study", *shown])
     return run(config_from_args(args), command, argv, args.pool_worker)
+
+
+def redact_arg(arg: str) -> str:
+    """A command-line word with any URL password replaced by ***."""
+    if arg.startswith("--") and "=" in arg:
+        flag, value = arg.split("=", 1)
+        return f"{flag}={redact(value)}"
+    return redact(arg) if "://" in arg else arg
 
 
 def without_pool_flags(argv: Sequence[str]) -> list[str]:

@@ -14,11 +14,12 @@ from helpers import cli_env, run_cli
 from optuna.trial import TrialState
 
 STUDY = "interrupted"
+EPOCHS = 4
 
 
-def study_args(space: Path, url: str, n_trials: int = 2, max_epochs: int = 5) -> list[str]:
+def study_args(space: Path, url: str, n_trials: int = 1) -> list[str]:
     return [
-        "--n-trials", str(n_trials), "--max-epochs", str(max_epochs), "--space", str(space),
+        "--n-trials", str(n_trials), "--max-epochs", str(EPOCHS), "--space", str(space),
         "--storage", url, "--study-name", STUDY, "--pruner", "none",
     ]  # fmt: skip
 
@@ -39,7 +40,7 @@ def load(url: str) -> optuna.Study:
     return optuna.load_study(study_name=STUDY, storage=url)
 
 
-def wait_for_epochs(url: str, proc: subprocess.Popen[str], epochs: int, timeout: float = 120):
+def wait_for_epochs(url: str, proc: subprocess.Popen[str], epochs: int, timeout: float = 300):
     """Block until a RUNNING trial has checkpointed `epochs` epochs; return it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,12 +71,12 @@ def assert_resumed(trials: list[optuna.trial.FrozenTrial], killed: optuna.trial.
     assert retry.state == TrialState.COMPLETE
     assert retry.params == killed.params
     assert retry.user_attrs["resumed_from"]["epochs"] >= len(killed.intermediate_values) - 1 >= 1
-    assert retry.user_attrs["epochs_trained"] < retry.user_attrs["epochs"] == 5
-    assert sorted(retry.intermediate_values) == list(range(5))
+    assert retry.user_attrs["epochs_trained"] < retry.user_attrs["epochs"] == EPOCHS
+    assert sorted(retry.intermediate_values) == list(range(EPOCHS))
     for step, value in killed.intermediate_values.items():
         if step < retry.user_attrs["resumed_from"]["epochs"]:
             assert retry.intermediate_values[step] == pytest.approx(value)
-    assert len(retry.user_attrs["curve"]) == 5
+    assert len(retry.user_attrs["curve"]) == EPOCHS
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -89,7 +90,7 @@ def test_signal_stops_trial_requeues_it_and_rerun_resumes(
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, err
     assert f"trial #{killed.number} was stopped and re-queued" in err
-    assert "Resume with the same command" in err and "--n-trials 2" in err
+    assert "Resume with the same command" in err and "--n-trials 1" in err
     states = {t.number: t.state for t in load(sqlite_url).get_trials()}
     assert states[killed.number] == TrialState.FAIL
     assert list(states.values()).count(TrialState.WAITING) == 1
@@ -97,7 +98,7 @@ def test_signal_stops_trial_requeues_it_and_rerun_resumes(
 
     rerun = run_cli("hpo.study", *args, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
-    assert_resumed(assert_finished_exactly(sqlite_url, 2), killed)
+    assert_resumed(assert_finished_exactly(sqlite_url, 1), killed)
 
 
 def test_kill_9_then_rerun_resumes_at_once(
@@ -110,11 +111,9 @@ def test_kill_9_then_rerun_resumes_at_once(
     proc.communicate()
     assert load(sqlite_url).trials[killed.number].state == TrialState.RUNNING
 
-    started = time.monotonic()
     rerun = run_cli("hpo.study", *args, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     assert "Waiting for" not in rerun.stdout  # a dead local worker is seen at once
-    assert time.monotonic() - started < 120
-    trials = assert_finished_exactly(sqlite_url, 2)
+    trials = assert_finished_exactly(sqlite_url, 1)
     assert "died" in trials[killed.number].user_attrs["stop_reason"]
     assert_resumed(trials, killed)
