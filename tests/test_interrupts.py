@@ -11,6 +11,7 @@ from pathlib import Path
 import optuna
 import pytest
 from helpers import cli_env, run_cli
+from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 STUDY = "interrupted"
@@ -36,17 +37,23 @@ def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def load(url: str) -> optuna.Study:
-    return optuna.load_study(study_name=STUDY, storage=url)
+def load(storage: str | BaseStorage, name: str = STUDY) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=storage)
 
 
-def wait_for_epochs(url: str, proc: subprocess.Popen[str], epochs: int, timeout: float = 300):
+def wait_for_epochs(
+    storage: str | BaseStorage,
+    proc: subprocess.Popen[str],
+    epochs: int,
+    name: str = STUDY,
+    timeout: float = 300,
+) -> optuna.trial.FrozenTrial:
     """Block until a RUNNING trial has checkpointed `epochs` epochs; return it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         try:
-            running = load(url).get_trials(states=(TrialState.RUNNING,))
+            running = load(storage, name).get_trials(states=(TrialState.RUNNING,))
         except KeyError:  # study not created yet
             running = []
         for trial in running:

@@ -17,6 +17,7 @@ from budget_worker import LIVENESS
 from helpers import ROOT, cli_env, run_cli
 from optuna.trial import TrialState
 
+from hpo import status
 from hpo.errors import UsageError
 from hpo.liveness import claim_trial, stale_trial_numbers, sweep_stale
 from hpo.storage import open_storage, redact
@@ -80,17 +81,26 @@ def test_stale_heartbeat_trial_is_failed_and_requeued(storage_url: str) -> None:
     assert retry.params == first.params and retry.system_attrs["failed_trial"] == 0
 
 
-def test_dead_local_worker_is_detected_without_waiting(storage_url: str) -> None:
+def test_dead_local_worker_is_detected_without_waiting(
+    storage_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     proc = subprocess.run(
         [sys.executable, WORKER, storage_url, "dead", "--claim-and-die"], env=cli_env()
     )
     assert proc.returncode == -9
     study = optuna.load_study(study_name="dead", storage=open_storage(storage_url, LIVENESS))
     assert stale_trial_numbers(study) == {0}
+    assert status.main(["--storage", storage_url, "--study-name", "dead"]) == 0
+    shown = capsys.readouterr().out
+    assert "dead: 1 trials — 1 running" in shown and "running #0 on" in shown
+    assert "STALE" in shown
     sweep_stale(study)  # well within the grace period
     first, retry = study.trials
     assert first.state == TrialState.FAIL and "died" in first.user_attrs["stop_reason"]
     assert retry.state == TrialState.WAITING and retry.params == first.params
+    assert status.main(["--storage", storage_url]) == 0
+    shown = capsys.readouterr().out
+    assert "1 fail, 1 waiting" in shown and "queued: 1 trial(s)" in shown
 
 
 def test_password_is_never_printed_or_stored(
