@@ -43,19 +43,23 @@ class Budget:
     amount: float
     unit: str = "trials"
 
-    def spent(self, study: optuna.Study) -> float:
-        trials = study.get_trials(deepcopy=False, states=COUNTED)
+    def spent(self, study: optuna.Study, trials: Sequence[FrozenTrial] | None = None) -> float:
+        """What finished trials spent (`trials`: the study's, if already fetched)."""
+        if trials is None:
+            trials = study.get_trials(deepcopy=False, states=COUNTED)
+        trials = [t for t in trials if t.state in COUNTED]
         if self.unit == "trials":
             return len(trials)
         key = {"epochs": "epochs", "seconds": "wall_seconds"}[self.unit]
         return sum(float(t.user_attrs.get(key, 0)) for t in trials)
 
-    def in_flight(self, study: optuna.Study) -> float:
+    def in_flight(self, study: optuna.Study, trials: Sequence[FrozenTrial] | None = None) -> float:
         """Spent plus what running trials will spend (known only for a budget in trials)."""
+        if trials is None:
+            trials = study.get_trials(deepcopy=False)
         if self.unit != "trials":
-            return self.spent(study)
-        states = (*COUNTED, TrialState.RUNNING)
-        return len(study.get_trials(deepcopy=False, states=states))
+            return self.spent(study, trials)
+        return sum(t.state in (*COUNTED, TrialState.RUNNING) for t in trials)
 
 
 @dataclass
@@ -122,11 +126,12 @@ def run_to_budget(
 def _next_step(study: optuna.Study, budget: Budget) -> str:
     """Under the lock: "budget" (spent), "grid exhausted", "run" or "wait" (the rest of the
     budget is running in other workers)."""
-    if budget.spent(study) >= budget.amount:
+    trials = study.get_trials(deepcopy=False)
+    if budget.spent(study, trials) >= budget.amount:
         return "budget"
     if grid_exhausted(study):
         return "grid exhausted"
-    return "run" if budget.in_flight(study) < budget.amount else "wait"
+    return "run" if budget.in_flight(study, trials) < budget.amount else "wait"
 
 
 def _optimize_one(
