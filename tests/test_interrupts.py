@@ -105,7 +105,11 @@ def test_signal_stops_trial_requeues_it_and_rerun_resumes(
 
     rerun = run_cli("hpo.study", *args, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
-    assert_resumed(assert_finished_exactly(sqlite_url, 1), killed)
+    trials = assert_finished_exactly(sqlite_url, 1)
+    assert_resumed(trials, killed)
+    # Only the best (here: the one finished) trial's checkpoint is kept.
+    kept = sorted(p.name for p in (tmp_path / STUDY).iterdir())
+    assert kept == [f"trial_{trials[-1].number}"]
 
 
 def test_kill_9_then_rerun_resumes_at_once(
@@ -124,3 +128,50 @@ def test_kill_9_then_rerun_resumes_at_once(
     trials = assert_finished_exactly(sqlite_url, 1)
     assert "died" in trials[killed.number].user_attrs["stop_reason"]
     assert_resumed(trials, killed)
+
+
+def test_corrupt_or_missing_checkpoint_means_training_from_scratch(tmp_path: Path) -> None:
+    from hpo.checkpoints import resume_point
+    from hpo.storage import open_storage
+
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path}/s.db"))
+    corrupt = tmp_path / "last.ckpt"
+    corrupt.write_bytes(b"PK\x03\x04 truncated by a kill")
+    for path in (corrupt, tmp_path / "missing.ckpt"):
+        trial = study.ask()
+        study._storage.set_trial_system_attr(trial._trial_id, "retry_history", [0])
+        trial.set_user_attr("checkpoint", str(path))
+        with pytest.warns(UserWarning, match="training from scratch"):
+            assert resume_point(trial) is None
+    assert resume_point(study.ask()) is None  # a fresh trial resumes from nothing, silently
+
+
+@pytest.mark.slow
+def test_ten_random_kill_9_points_in_a_row_lose_nothing(
+    tmp_path: Path, space_file: Path, sqlite_url: str
+) -> None:
+    """kill -9 at 10 random moments (start-up, mid-epoch, mid-checkpoint, between trials...),
+    each followed by a rerun; then one last rerun finishes the study."""
+    import random
+
+    rng = random.Random(4)
+    args = study_args(space_file, sqlite_url, n_trials=4)
+    completed: dict[int, float] = {}
+    for _ in range(10):
+        proc = start(args, tmp_path)
+        time.sleep(rng.uniform(3.0, 25.0))
+        proc.kill()
+        proc.communicate()
+        try:
+            trials = load(sqlite_url).trials
+        except KeyError:
+            continue
+        now = {t.number: t.value for t in trials if t.state == TrialState.COMPLETE}
+        assert completed.items() <= now.items()  # no completed trial lost or changed
+        completed = now
+    final = run_cli("hpo.study", *args, cwd=tmp_path, timeout=900)
+    assert final.returncode == 0, final.stderr
+    trials = assert_finished_exactly(sqlite_url, 4)
+    assert completed.items() <= {t.number: t.value for t in trials}.items()
+    resumed = [t for t in trials if t.user_attrs.get("resumed_from", {}).get("epochs")]
+    print(f"{len(trials)} trials, {len(resumed)} resumed from a checkpoint")
