@@ -10,7 +10,8 @@ step "count finished + running trials, then create one more if the total allows"
 study's lock (hpo.locks), which is released only once `ask()` has made the new trial RUNNING;
 so the total holds exactly and a full study starts no trial at all. A worker with nothing left to
 start waits while other workers' trials run: if one of them dies, its trial is re-queued (see
-hpo.liveness) and someone must run it.
+hpo.liveness) and someone must run it. Budgets in epochs or seconds are known only once trials
+finish, so with several workers they can be overshot by up to one trial per worker.
 """
 
 from __future__ import annotations
