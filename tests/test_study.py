@@ -1,5 +1,8 @@
 """End-to-end: real studies of real Lightning fits on digits, checked through the Optuna API."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import optuna
@@ -49,6 +52,24 @@ def test_cli_runs_a_study_with_progress_attrs_and_the_dashboard_command(
     assert study.user_attrs["config"]["n_trials"] == 3
     assert study.user_attrs["command"].startswith("python -m hpo.study --n-trials 3")
     assert 0.0 < study.best_value <= 1.0
+    optuna_cli = Path(sys.executable).parent / "optuna"
+    listed = subprocess.run(
+        [
+            str(optuna_cli),
+            "trials",
+            "--storage",
+            sqlite_url,
+            "--study-name",
+            study.study_name,
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert len(json.loads(listed.stdout)) == 3  # the optuna CLI reads our file too
 
 
 def test_n_trials_is_the_study_total_and_a_rerun_continues_to_it(space_file, sqlite_url, capsys):
