@@ -24,7 +24,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo import interrupt
-from hpo.liveness import claim_trial, fail_and_requeue, sweep_stale
+from hpo.liveness import claim_trial, fail_and_requeue, fail_dead_trials, sweep_stale
 from hpo.locks import Lock, study_lock
 
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -103,8 +103,10 @@ def run_to_budget(
             return Outcome(ran, "timeout", waited)
         lock.acquire()
         try:
-            sweep_stale(study)
             step = _next_step(study, budget)
+            if step == "wait":  # are the running trials alive? (optimize() checks before "run")
+                sweep_stale(study)
+                step = _next_step(study, budget)
             if step == "run":
                 _optimize_one(study, objective, lock, [*callbacks, lambda _s, t: last.append(t)])
                 ran += 1
@@ -128,6 +130,8 @@ def _next_step(study: optuna.Study, budget: Budget) -> str:
     """Under the lock: "budget" (spent), "grid exhausted", "run" or "wait" (the rest of the
     budget is running in other workers)."""
     trials = study.get_trials(deepcopy=False)
+    if fail_dead_trials(study, trials):  # a rerun right after a kill: re-queued at once
+        trials = study.get_trials(deepcopy=False)
     if budget.spent(study, trials) >= budget.amount:
         return "budget"
     if grid_exhausted(study):

@@ -18,6 +18,7 @@ import copy
 import os
 import socket
 import warnings
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,14 @@ def fail_and_requeue(study: optuna.Study, trial_id: int, reason: str) -> FrozenT
     return failed
 
 
-def fail_dead_trials(study: optuna.Study) -> list[int]:
-    """Rule 2: fail and re-queue RUNNING trials whose worker died on this machine."""
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+def fail_dead_trials(
+    study: optuna.Study, trials: Sequence[FrozenTrial] | None = None
+) -> list[int]:
+    """Rule 2: fail and re-queue RUNNING trials whose worker died on this machine
+    (`trials`: the study's trials, if already fetched)."""
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    running = [t for t in trials if t.state == TrialState.RUNNING]
     failed = []
     for trial in running:
         worker = trial.system_attrs.get(WORKER_KEY)
@@ -110,9 +116,12 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
     return failed
 
 
-def sweep_stale(study: optuna.Study) -> None:
-    """Rules 1 and 2; call under the study lock."""
+def sweep_stale(study: optuna.Study, heartbeats: bool = True) -> None:
+    """Rules 1 and 2 (rule 1 only if `heartbeats`: `optimize()` applies it itself before each
+    trial); call under the study lock."""
     fail_dead_trials(study)
+    if not heartbeats:
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)

@@ -13,11 +13,9 @@ failed and re-queued with the same parameters by `RetryHeartbeatStaleTrialCallba
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 import random
-import sqlite3
 import time
 import warnings
 import weakref
@@ -146,7 +144,7 @@ def _open_rdb(url: str, live: Liveness, attempts: int = 5) -> BaseStorage:
         try:
             return optuna.storages.RDBStorage(
                 sqlalchemy_url(url),
-                engine_kwargs=_engine_kwargs(scheme_of(url), file_path(url)),
+                engine_kwargs=_engine_kwargs(scheme_of(url)),
                 heartbeat_interval=live.heartbeat_interval,
                 grace_period=live.grace_period,
                 heartbeat_stale_trial_callback=live.retry_callback(),
@@ -194,23 +192,13 @@ def default_checkpoint_root(url: str) -> Path:
     return path.parent if path is not None else Path("studies")
 
 
-def _engine_kwargs(scheme: str, path: Path | None = None) -> dict[str, object]:
-    if scheme == "sqlite" and path is not None:
-        return {"creator": functools.partial(_sqlite_connect, str(path))}
+def _engine_kwargs(scheme: str) -> dict[str, object]:
     if scheme == "sqlite":
+        # Wait for a lock instead of failing with "database is locked" (optuna#820). (WAL mode
+        # would halve the per-trial cost, but it leaves data in a -wal file beside the database
+        # until a checkpoint, which surprises tools that copy or compare the .db file.)
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
     return {"pool_pre_ping": True}
-
-
-def _sqlite_connect(path: str) -> sqlite3.Connection:
-    """A SQLite connection that waits for locks instead of failing with "database is locked"
-    (optuna#820), in WAL mode with synchronous=NORMAL: readers no longer block the writer, and a
-    commit no longer waits for fsync (a killed process loses nothing; only an OS crash or power
-    loss can drop the last commits). WAL needs a local disk: on NFS use a journal:/// file."""
-    conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
 
 
 def _check_writable(path: Path) -> None:

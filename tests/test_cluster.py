@@ -26,19 +26,16 @@ def counted(url: str, name: str) -> list[TrialState]:
 def test_workers_flag_runs_processes_that_share_the_budget(
     tmp_path: Path, space_file: Path, sqlite_url: str
 ) -> None:
-    args = ["--n-trials", "5", "--max-epochs", "1", "--space", str(space_file)]
+    args = ["--n-trials", "4", "--max-epochs", "1", "--space", str(space_file)]
     args += ["--storage", sqlite_url, "--study-name", "pool", "--workers", "2"]
     result = run_cli("hpo.study", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Starting 2 workers, 1 torch thread(s) each" in result.stdout
     assert "[w1]" in result.stdout and "[w2]" in result.stdout
-    assert counted(sqlite_url, "pool") == [TrialState.COMPLETE] * 5
+    assert counted(sqlite_url, "pool") == [TrialState.COMPLETE] * 4
     workers = {t.system_attrs["hpo:worker"]["pid"] for t in optuna.load_study(
         study_name="pool", storage=sqlite_url).trials}  # fmt: skip
     assert len(workers) == 2
-    again = run_cli("hpo.study", *args, cwd=tmp_path)
-    assert again.returncode == 0 and "is already done: 5 of 5" in again.stdout
-    assert len(counted(sqlite_url, "pool")) == 5
 
 
 def slurm_env(tmp_path: Path, storage: str, hpo_args: str) -> dict[str, str]:

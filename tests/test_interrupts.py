@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -157,9 +158,14 @@ def test_ten_random_kill_9_points_in_a_row_lose_nothing(
     rng = random.Random(4)
     args = study_args(space_file, sqlite_url, n_trials=4)
     completed: dict[int, float] = {}
-    for _ in range(10):
+    for kill in range(10):
         proc = start(args, tmp_path)
-        time.sleep(rng.uniform(3.0, 25.0))
+        if kill % 2:  # any moment: start-up, storage writes, between trials...
+            time.sleep(rng.uniform(1.0, 20.0))
+        else:  # mid-training: mid-epoch, mid-checkpoint, mid-validation
+            with contextlib.suppress(AssertionError):
+                wait_for_epochs(sqlite_url, proc, 1, timeout=120)
+            time.sleep(rng.uniform(0.0, 3.0))
         proc.kill()
         proc.communicate()
         try:
@@ -173,5 +179,6 @@ def test_ten_random_kill_9_points_in_a_row_lose_nothing(
     assert final.returncode == 0, final.stderr
     trials = assert_finished_exactly(sqlite_url, 4)
     assert completed.items() <= {t.number: t.value for t in trials}.items()
-    resumed = [t for t in trials if t.user_attrs.get("resumed_from", {}).get("epochs")]
+    resumed = [t for t in trials if (t.user_attrs.get("resumed_from") or {}).get("epochs")]
     print(f"{len(trials)} trials, {len(resumed)} resumed from a checkpoint")
+    assert resumed  # at least one kill landed mid-training after a checkpoint
