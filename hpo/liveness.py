@@ -27,6 +27,7 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from hpo.journal_heartbeat import HeartbeatJournalStorage
 from hpo.locks import base_storage
 
 WORKER_KEY = "hpo:worker"
@@ -69,12 +70,13 @@ def died_here(worker: dict[str, Any]) -> bool:
 
 
 def claim_trial(trial: optuna.Trial) -> None:
-    """Mark `trial` as this process's and give it a fresh heartbeat (a re-queued trial carries
-    its dead predecessor's)."""
+    """Mark `trial` as this process's. On a journal storage also give it a fresh heartbeat now:
+    a re-queued trial carries its dead predecessor's in its system attrs (RDB heartbeats live in
+    a table of their own, and Optuna's heartbeat thread writes the first one)."""
     storage = base_storage(trial.study)
     storage.set_trial_system_attr(trial._trial_id, WORKER_KEY, this_worker())
-    if optuna.storages._heartbeat.is_heartbeat_enabled(storage):
-        storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+    if isinstance(storage, HeartbeatJournalStorage):
+        storage.record_heartbeat(trial._trial_id)
 
 
 def retry_callback(storage: BaseStorage):  # -> callable | None

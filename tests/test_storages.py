@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 from hpo import status
 from hpo.errors import UsageError
 from hpo.liveness import claim_trial, stale_trial_numbers, sweep_stale
+from hpo.locks import base_storage
 from hpo.storage import open_storage, redact
 
 WORKER = str(ROOT / "tests" / "budget_worker.py")
@@ -70,6 +71,7 @@ def test_stale_heartbeat_trial_is_failed_and_requeued(storage_url: str) -> None:
     trial = study.ask()
     trial.suggest_float("x", 0.0, 1.0)
     claim_trial(trial)  # this process is alive: only the heartbeat can declare it dead
+    base_storage(study).record_heartbeat(trial._trial_id)  # the heartbeat thread's first beat
     sweep_stale(study)
     assert stale_trial_numbers(study) == set()
     assert study.trials[0].state == TrialState.RUNNING
