@@ -16,7 +16,8 @@ from hpo.registry import accepted_kwargs
 
 
 class LitClassifier(pl.LightningModule):
-    """Cross-entropy classifier; logs `train_loss`, `val_loss` and `val_acc` once per epoch."""
+    """Cross-entropy classifier; logs `train_loss`, `train_acc`, `val_loss` and `val_acc` once
+    per epoch."""
 
     def __init__(
         self,
@@ -33,6 +34,7 @@ class LitClassifier(pl.LightningModule):
         self.lr = lr
         self.weight_decay = weight_decay
         self.momentum = momentum
+        self.train_acc = MulticlassAccuracy(num_classes=num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes=num_classes, average="micro")
         self.test_acc = MulticlassAccuracy(num_classes=num_classes, average="micro")
 
@@ -43,8 +45,11 @@ class LitClassifier(pl.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         x, y = batch
-        loss = F.cross_entropy(self(x), y)
+        logits = self(x)
+        loss = F.cross_entropy(logits, y)
+        self.train_acc(logits, y)
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(y))
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:

@@ -23,6 +23,7 @@ from hpo.metrics import Metric, create_metric
 from hpo.models import count_parameters, create_model
 from hpo.routing import route
 from hpo.search_space import SearchSpace
+from hpo.target_stop import StopAtTarget
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Objective:
     def __init__(self, config: RunConfig, space: SearchSpace) -> None:
         self.config = config
         self.space = space
-        self.metric: Metric = create_metric(config.metric)
+        self.metric: Metric = create_metric(config.metric, config.cap)
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = self.space.suggest(trial)
@@ -95,6 +96,7 @@ def run_trial(
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
         EarlyStopping(monitor="val_loss", check_finite=True, patience=config.max_epochs + 1),
+        StopAtTarget(metric, curve),
     ]
     trainer = make_trainer(config, callbacks)
     trial.set_user_attr("n_params", built.n_params)
@@ -113,6 +115,8 @@ def run_trial(
         _record(trial, curve, start, f"diverged: {key} not finite at epoch {epoch + 1}")
         raise optuna.TrialPruned(f"diverged at epoch {epoch + 1}")
     _record(trial, curve, start, "completed")
+    for key, value in metric.attrs(curve.rows).items():
+        trial.set_user_attr(key, value)
     return metric.value(curve.rows)
 
 

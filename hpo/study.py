@@ -65,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=d.dataset, help="default %(default)s; see --list")
     p.add_argument("--model", default=d.model, help="default %(default)s; see --list")
     p.add_argument("--space", default=d.space, help="search space YAML (default %(default)s)")
-    p.add_argument("--metric", default=d.metric, help="val_acc (maximise) or val_loss (minimise)")
+    p.add_argument(
+        "--metric",
+        default=d.metric,
+        help="val_acc (maximise), val_loss (minimise), time_to_acc:0.97 (minimise; needs --cap)",
+    )
+    p.add_argument("--cap", default=None, help="time_to_* metrics: 120 (seconds) or 15ep (epochs)")
     p.add_argument("--storage", default=d.storage, help="storage URL (default %(default)s)")
     p.add_argument("--study-name", default=None, help="default: <dataset>-<model>-<sampler>")
     p.add_argument(
@@ -116,15 +121,17 @@ def validate(config: RunConfig):  # -> SearchSpace (imported lazily: torch is sl
     PRUNERS.get(config.pruner)
     MODELS.get(config.model)
     DATASETS.get(config.dataset)
-    create_metric(config.metric)
+    create_metric(config.metric, config.cap)
     check_storage_url(config.storage)
     space = config.load_space()
     check_names(space.names(), config.model, config.dataset)
     return space
 
 
-def open_study(config: RunConfig, space, command: str):
-    """Create the study, or load it after checking it was created with this configuration."""
+def open_study(config: RunConfig, space, command: str, sampler_seed: int | None = None):
+    """Create the study, or load it after checking it was created with this configuration.
+
+    `sampler_seed` (default: the run's seed) lets a comparison give each sampler its own seed."""
     import optuna
 
     from hpo.metrics import create_metric
@@ -145,7 +152,8 @@ def open_study(config: RunConfig, space, command: str):
                 f"({'; '.join(differences)}); rerun with its settings or pass a new --study-name"
             )
         n_existing = len(stored.get_trials(deepcopy=False))
-    seed = config.seed if config.sampler == "grid" else resumed_seed(config.seed, n_existing)
+    seed = config.seed if sampler_seed is None else sampler_seed
+    seed = seed if config.sampler == "grid" else resumed_seed(seed, n_existing)
     study = optuna.create_study(
         storage=storage,
         study_name=config.name,
@@ -154,7 +162,7 @@ def open_study(config: RunConfig, space, command: str):
             config.pruner,
             PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs),
         ),
-        direction=create_metric(config.metric).direction,
+        direction=create_metric(config.metric, config.cap).direction,
         load_if_exists=True,
     )
     if not existing:
