@@ -165,18 +165,23 @@ class TableObjective:
         trial.set_user_attr("table_lr", self.table.lrs[index])
         trial.set_user_attr("table_repeat", repeat)
         rows = self.table.curve(params["optimizer"], params["lr"], repeat)[: self.max_epochs]
-        return replay_curve(trial, rows, self.metric)
+        num_classes = int(self.table.meta.get("num_classes", 10))
+        return replay_curve(trial, rows, self.metric, num_classes)
 
 
-def replay_curve(trial: optuna.Trial, rows: list[dict[str, Any]], metric: Metric) -> float:
+def replay_curve(
+    trial: optuna.Trial, rows: list[dict[str, Any]], metric: Metric, num_classes: int = 10
+) -> float:
     """Report each epoch as PyTorchLightningPruningCallback would; prune or diverge likewise."""
+    threshold = 100.0 * math.log(max(num_classes, 2))  # = hpo.objective.divergence_threshold
     seen: list[dict[str, Any]] = []
     for epoch, stored in enumerate(rows):
         row = {"epoch": epoch, **stored}
         seen.append(row)
-        if row.get("val_loss") is None or row.get("train_loss") is None:
-            _record(trial, seen, f"diverged: loss not finite at epoch {epoch + 1}")
-            raise optuna.TrialPruned(f"diverged at epoch {epoch + 1}")
+        diverged = _diverged(row, threshold)
+        if diverged:
+            _record(trial, seen, f"diverged: {diverged} at epoch {epoch + 1}")
+            raise optuna.TrialPruned(f"diverged: {diverged} at epoch {epoch + 1}")
         trial.report(float(row[metric.monitor]), step=epoch)
         if trial.should_prune():
             _record(trial, seen, f"pruned at epoch {epoch + 1}")
@@ -187,6 +192,15 @@ def replay_curve(trial: optuna.Trial, rows: list[dict[str, Any]], metric: Metric
     for key, value in metric.attrs(_finite(seen)).items():
         trial.set_user_attr(key, value)
     return metric.value(_finite(seen))
+
+
+def _diverged(row: dict[str, Any], threshold: float) -> str | None:
+    """As hpo.objective.divergence: a loss that is not finite (None here) or above threshold."""
+    for key in ("train_loss", "val_loss"):
+        value = row.get(key)
+        if value is None or value > threshold:
+            return f"{key}={'nan' if value is None else f'{value:.3g}'}"
+    return None
 
 
 def _finite(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -311,6 +325,7 @@ def export(study: optuna.Study, optimizers: list[str], lrs: list[float], args: A
                 reps.append([{k: row.get(k) for k in COLUMNS} for row in rows])
             curves[o].append(reps)
     meta = {
+        "num_classes": _num_classes(args.dataset),
         "dataset": args.dataset,
         "model": args.model,
         "fixed": {"batch_size": args.batch_size, "width": args.width},
@@ -319,6 +334,14 @@ def export(study: optuna.Study, optimizers: list[str], lrs: list[float], args: A
         "threads": args.threads,
     }
     return Table(tuple(lrs), curves, meta)
+
+
+def _num_classes(dataset: str) -> int:
+    from hpo.data import create_datamodule
+
+    dm = create_datamodule(dataset, seed=0)
+    dm.setup("fit")
+    return int(dm.num_classes)
 
 
 @cli_main("hpo.replay")
