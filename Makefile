@@ -37,8 +37,8 @@ REPLAY_TABLE := hpo/tables/digits_mnist_cnn.json.gz
 report-replay: setup
 	$(PY) -m hpo.compare --experiment replay --objective table:$(REPLAY_TABLE) \
 		--space conf/spaces/replay.yaml --max-epochs 20 --n-trials 50 --seeds 0-9 \
-		--storage sqlite:///studies/replay.db --workers 2
-	$(PY) -m hpo.report --storage sqlite:///studies/replay.db --experiment replay \
+		--storage journal:///studies/replay.log --workers 2
+	$(PY) -m hpo.report --storage journal:///studies/replay.log --experiment replay \
 		--out reports/replay
 
 # Rebuild the replay table with real fits (7 optimizers × 24 LRs × 2 repeats; resumable).

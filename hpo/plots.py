@@ -43,11 +43,12 @@ def best_so_far(runs: Sequence[Run], metric: str, path: Path) -> Path:
         colour = _colour(method, i)
         med, lo, hi = band([r.best_so_far() for r in group])
         x = np.arange(1, len(med) + 1)
-        ax_t.plot(x, med, color=colour, label=f"{method} (n={len(group)})", lw=2)
-        ax_t.fill_between(x, lo, hi, color=colour, alpha=0.2)
+        ax_t.plot(x, med, color=colour, label=f"{method} (n={len(group)})", lw=2, ds="steps-post")
+        ax_t.fill_between(x, lo, hi, color=colour, alpha=0.2, step="post")
         med, lo, hi = band([on_epoch_grid(r, grid) for r in group])
         ax_e.plot(grid, med, color=colour, lw=2)
         ax_e.fill_between(grid, lo, hi, color=colour, alpha=0.2)
+    _zoom(ax_t, [band([r.best_so_far() for r in g]) for g in groups.values()])
     ax_t.set_xlabel("trial number")
     ax_e.set_xlabel("cumulative training epochs (pruned trials included)")
     ax_t.set_ylabel(f"best {metric} so far")
@@ -57,6 +58,18 @@ def best_so_far(runs: Sequence[Run], metric: str, path: Path) -> Path:
         ax.grid(alpha=0.3)
     ax_t.legend(loc="best")
     return _save(fig, path)
+
+
+def _zoom(ax: plt.Axes, bands: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """Show where the methods differ: the range of the quartile bands after the first tenth of
+    the trials (the first few trials would squash everything else)."""
+    shown = [v for med, lo, hi in bands for v in (*lo[len(med) // 10 :], *hi[len(med) // 10 :])]
+    shown = [v for v in shown if np.isfinite(v)]
+    if len(shown) < 2:
+        return
+    low, high = min(shown), max(shown)
+    pad = (high - low) * 0.08 or abs(high) * 0.01 or 0.01
+    ax.set_ylim(low - pad, high + pad)
 
 
 def _final(trial: FrozenTrial) -> float | None:

@@ -22,12 +22,14 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 
 from hpo.cli import ArgumentParser, cli_main
 from hpo.errors import UsageError
@@ -237,6 +239,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--width", type=int, default=4)
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument(
+        "--reverse",
+        action="store_true",
+        help="walk the points backwards: run a second process with it to build twice as fast",
+    )
     return p
 
 
@@ -260,15 +267,16 @@ def build(args: Any, command: str) -> Path:
         direction="maximize",
         load_if_exists=True,
     )
-    done = {_key(t.user_attrs) for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     # Repeat-major order: a build stopped halfway already covers every point once.
-    todo = [
+    jobs = [
         {"optimizer": o, "lr_index": i, "repeat": r}
         for r in range(args.repeats)
         for i in range(len(lrs))
         for o in optimizers
-        if (o, i, r) not in done
     ]
+    if args.reverse:
+        jobs.reverse()
+    started = datetime.now()
     metric = create_metric("val_acc")
     fixed = {"batch_size": args.batch_size, "width": args.width}
 
@@ -287,20 +295,39 @@ def build(args: Any, command: str) -> Path:
         return run_trial(trial, params, config, metric)
 
     start = time.perf_counter()
-    for n, job in enumerate(todo, 1):
+    ended: list[optuna.trial.FrozenTrial] = []
+    for n, job in enumerate(jobs, 1):
+        if (job["optimizer"], job["lr_index"], job["repeat"]) in _claimed(study, started):
+            continue  # done earlier, or being trained by another build process
         study.enqueue_trial({}, user_attrs=job)
-        study.optimize(objective, n_trials=1, catch=(Exception,))
-        last = study.trials[-1]
+        study.optimize(
+            objective, n_trials=1, catch=(Exception,), callbacks=[lambda _, t: ended.append(t)]
+        )
+        last = ended[-1]
         print(
-            f"[{n}/{len(todo)}] {job['optimizer']:>9s} lr={lrs[job['lr_index']]:.3g} "
+            f"[{n}/{len(jobs)}] {job['optimizer']:>9s} lr={lrs[job['lr_index']]:.3g} "
             f"rep={job['repeat']} {last.state.name} {last.user_attrs.get('stop_reason', '')} "
             f"({time.perf_counter() - start:.0f} s)",
             flush=True,
         )
+    while _claimed(study, started) - _claimed(study, datetime.max):
+        time.sleep(5)  # another build process is still training its last point
     table = export(study, optimizers, lrs, args)
     table.meta["command"] = command
     save_table(Path(args.out), table)
     return Path(args.out)
+
+
+def _claimed(study: optuna.Study, started: datetime) -> set[tuple[str, int, int] | None]:
+    """Jobs finished, or running in a build process that started after this one (several
+    processes, e.g. one with --reverse, can share a build; stale RUNNING trials of a killed
+    build are retrained)."""
+    return {
+        _key(t.user_attrs)
+        for t in study.get_trials(deepcopy=False)
+        if t.state.is_finished()
+        or (t.state == TrialState.RUNNING and t.datetime_start and t.datetime_start >= started)
+    }
 
 
 def _key(attrs: dict[str, Any]) -> tuple[str, int, int] | None:
@@ -311,7 +338,8 @@ def _key(attrs: dict[str, Any]) -> tuple[str, int, int] | None:
 
 def export(study: optuna.Study, optimizers: list[str], lrs: list[float], args: Any) -> Table:
     """The finished trials as a table; a fit that failed outright is stored as diverged."""
-    by_key = {_key(t.user_attrs): t for t in study.get_trials(deepcopy=False)}
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+    by_key = {_key(t.user_attrs): t for t in finished}
     curves: dict[str, list[list[list[dict[str, Any]]]]] = {}
     for o in optimizers:
         curves[o] = []

@@ -46,6 +46,8 @@ def _fmt(v: object, digits: int = 4) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return "—"
+        if abs(v) < 1e-12:
+            return "0"
         return f"{v:.{digits}g}"
     return str(v)
 
@@ -97,13 +99,18 @@ def headline_lines(report_rows, tests, runs, target, reference) -> list[str]:
     for a, b in (("tpe", "random"), ("random", "grid"), ("tpe", "grid")):
         if (a, b) not in pairs:
             continue
-        t = pairs[(a, b)]
-        verdict = "beats" if t["p_better"] < ALPHA else "does not significantly beat"
+        t, back = pairs[(a, b)], pairs[(b, a)]
+        if t["p_better"] < ALPHA:
+            verdict = f"{a} beats {b}"
+        elif back["p_better"] < ALPHA:
+            verdict = f"{a} does not beat {b}: {b} is better (p = {_p(back['p_better'])})"
+        else:
+            verdict = f"{a} does not significantly beat {b}"
         out.append(
-            f"**{a} {verdict} {b}** at this budget: median best {_fmt(rows[a]['median'])} vs "
+            f"**{verdict}** at this budget: median best {_fmt(rows[a]['median'])} vs "
             f"{_fmt(rows[b]['median'])}; one-sided Mann-Whitney U = {t['U']:g}, "
-            f"p = {_p(t['p_better'])} (two-sided p = {_p(t['p_two_sided'])}), "
-            f"{rows[a]['seeds']} vs {rows[b]['seeds']} seeds."
+            f"p({a} better) = {_p(t['p_better'])}, two-sided p = {_p(t['p_two_sided'])}, "
+            f"{rows[a]['seeds']} vs {rows[b]['seeds']} seeds (α = {ALPHA})."
         )
     for method, row in rows.items():
         if method == reference:

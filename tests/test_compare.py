@@ -13,15 +13,22 @@ from hpo.compare import budget_grid, main, parse_budget, parse_seeds, trials_equ
 from hpo.config import PROJECT_ROOT
 from hpo.errors import UsageError
 from hpo.search_space import load_space
+from hpo.storage import open_storage
 
 TABLE = f"table:{PROJECT_ROOT / 'hpo/tables/digits_mnist_cnn.json.gz'}"
 REPLAY_SPACE = str(PROJECT_ROOT / "conf/spaces/replay.yaml")
 
 
 def studies(url: str, experiment: str) -> dict[str, optuna.Study]:
-    storage = optuna.storages.RDBStorage(url)
+    storage = open_storage(url)
     names = [n for n in optuna.get_all_study_names(storage) if n.startswith(f"{experiment}/")]
     return {n: optuna.load_study(study_name=n, storage=storage) for n in names}
+
+
+@pytest.fixture
+def journal_url(tmp_path: Path) -> str:
+    """Replay comparisons use a journal file: fast appends (see README, replay benchmark)."""
+    return f"journal:///{tmp_path / 'cmp.log'}"
 
 
 def replay(url: str, experiment: str, *extra: str) -> list[str]:
@@ -52,18 +59,18 @@ def test_a_tiny_real_comparison_gives_every_method_seed_study(
     assert all(len(s.get_trials()) == 3 for s in studies(sqlite_url, "tiny").values())
 
 
-def test_a_rerun_with_a_larger_budget_continues_partial_studies(sqlite_url: str) -> None:
-    assert main([*replay(sqlite_url, "grow", "--seeds", "0-1"), "--n-trials", "4"]) == 0
-    assert main([*replay(sqlite_url, "grow", "--seeds", "0-1"), "--n-trials", "7"]) == 0
-    found = studies(sqlite_url, "grow")
+def test_a_rerun_with_a_larger_budget_continues_partial_studies(journal_url: str) -> None:
+    assert main([*replay(journal_url, "grow", "--seeds", "0-1"), "--n-trials", "4"]) == 0
+    assert main([*replay(journal_url, "grow", "--seeds", "0-1"), "--n-trials", "7"]) == 0
+    found = studies(journal_url, "grow")
     assert len(found) == 6
     assert all(len(s.get_trials(states=COUNTED)) == 7 for s in found.values())
 
 
-def test_the_epoch_budget_counts_pruned_epochs_and_is_honoured(sqlite_url: str) -> None:
-    args = replay(sqlite_url, "ep", "--seeds", "0-2", "--budget", "epochs:200")
+def test_the_epoch_budget_counts_pruned_epochs_and_is_honoured(journal_url: str) -> None:
+    args = replay(journal_url, "ep", "--seeds", "0-2", "--budget", "epochs:200")
     assert main([*args, "--pruner-startup", "3"]) == 0
-    found = studies(sqlite_url, "ep")
+    found = studies(journal_url, "ep")
     pruned_somewhere = False
     for study in found.values():
         trials = study.get_trials(states=COUNTED)
@@ -77,7 +84,7 @@ def test_the_epoch_budget_counts_pruned_epochs_and_is_honoured(sqlite_url: str) 
 
 
 def test_workers_give_the_same_studies_as_one_process(tmp_path: Path) -> None:
-    one, two = (f"sqlite:///{tmp_path / n}.db" for n in ("one", "two"))
+    one, two = (f"journal:///{tmp_path / n}.log" for n in ("one", "two"))
     assert main([*replay(one, "w", "--seeds", "0-1"), "--n-trials", "6"]) == 0
     assert main([*replay(two, "w", "--seeds", "0-1"), "--n-trials", "6", "--workers", "2"]) == 0
     a, b = studies(one, "w"), studies(two, "w")
@@ -87,10 +94,10 @@ def test_workers_give_the_same_studies_as_one_process(tmp_path: Path) -> None:
         assert [t.value for t in a[name].trials] == [t.value for t in b[name].trials]
 
 
-def test_time_to_target_is_a_compare_metric(sqlite_url: str) -> None:
-    args = replay(sqlite_url, "ttt", "--seeds", "0", "--samplers", "random", "--n-trials", "8")
+def test_time_to_target_is_a_compare_metric(journal_url: str) -> None:
+    args = replay(journal_url, "ttt", "--seeds", "0", "--samplers", "random", "--n-trials", "8")
     assert main([*args, "--metric", "time_to_acc:0.97", "--cap", "20ep"]) == 0
-    (study,) = studies(sqlite_url, "ttt").values()
+    (study,) = studies(journal_url, "ttt").values()
     assert study.direction == optuna.study.StudyDirection.MINIMIZE
     done = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
     assert done and all(0 < t.value <= 20 for t in done)

@@ -13,6 +13,7 @@ from helpers import file_digest, run_cli
 from hpo.compare import main as compare
 from hpo.config import PROJECT_ROOT
 from hpo.results import mann_whitney
+from hpo.storage import open_storage
 
 TABLE = f"table:{PROJECT_ROOT / 'hpo/tables/digits_mnist_cnn.json.gz'}"
 REPLAY_SPACE = str(PROJECT_ROOT / "conf/spaces/replay.yaml")
@@ -21,7 +22,7 @@ REPLAY_SPACE = str(PROJECT_ROOT / "conf/spaces/replay.yaml")
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory: pytest.TempPathFactory) -> str:
     """3 samplers × 4 seeds × 12 replayed trials (a second or two)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('rep') / 'cmp.db'}"
+    url = f"journal:///{tmp_path_factory.mktemp('rep') / 'cmp.log'}"
     args = ["--experiment", "rep", "--objective", TABLE, "--space", REPLAY_SPACE]
     args += ["--storage", url, "--max-epochs", "20", "--seeds", "0-3", "--n-trials", "12"]
     assert compare(args) == 0
@@ -40,15 +41,15 @@ def test_mann_whitney_on_a_known_case() -> None:
 
 
 def test_the_table_equals_numbers_recomputed_from_storage(tmp_path: Path, experiment: str) -> None:
-    before = file_digest(Path(experiment.removeprefix("sqlite:///")))
+    before = file_digest(Path(experiment.removeprefix("journal:///")))
     result = run_cli(
         "hpo.report", "--storage", experiment, "--experiment", "rep", "--out", str(tmp_path),
         "--target", "0.95", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert file_digest(Path(experiment.removeprefix("sqlite:///"))) == before  # read only
+    assert file_digest(Path(experiment.removeprefix("journal:///"))) == before  # read only
     summary = json.loads((tmp_path / "summary.json").read_text())
-    storage = optuna.storages.RDBStorage(experiment)
+    storage = open_storage(experiment)
     rows = {r["method"]: r for r in summary["rows"]}
     assert sorted(rows) == ["grid", "random", "tpe"]
     for method, row in rows.items():
