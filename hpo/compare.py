@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import sys
 import time
@@ -54,6 +55,7 @@ class Job:
     seed: int
     benchmark: Benchmark
     command: str
+    threads: int | None = None  # torch threads when studies share the cores (--workers)
 
     @property
     def study_name(self) -> str:
@@ -226,8 +228,8 @@ def parse_seeds(text: str) -> list[int]:
     seeds: list[int] = []
     try:
         for part in text.split(","):
-            lo, _, hi = part.strip().partition("-")
-            seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+            lo, dash, hi = part.strip().partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if dash else [int(lo)]
     except ValueError:
         raise UsageError(f"--seeds takes '0-9' or '0,3,5', got {text!r}") from None
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
@@ -319,6 +321,10 @@ def validate(bench: Benchmark, methods: list[str]) -> None:
 
 
 def run_job(job: Job) -> str:
+    if job.threads and job.benchmark.objective == "train":
+        import torch
+
+        torch.set_num_threads(job.threads)  # N workers × all cores each would oversubscribe
     return method_runner(job.method)(job)
 
 
@@ -355,7 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = benchmark_from_args(args)
     validate(bench, methods)
     command = shlex.join(["python", "-m", "hpo.compare", *argv])
-    jobs = [Job(args.experiment, m, s, bench, command) for m, s in product(methods, seeds)]
+    threads = max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None
+    jobs = [
+        Job(args.experiment, m, s, bench, command, threads) for m, s in product(methods, seeds)
+    ]
     budget = bench.budget
     print(
         f"Experiment {args.experiment!r}: {len(methods)} methods × {len(seeds)} seeds = "

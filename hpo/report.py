@@ -116,6 +116,12 @@ def headline_lines(report_rows, tests, runs, target, reference) -> list[str]:
         if method == reference:
             continue
         trials = row["trials_to_target"]
+        if not row["reached"]:
+            out.append(
+                f"{method} never reaches {reference}'s median final best ({_fmt(target)}) "
+                f"in any of its {row['seeds']} seeds."
+            )
+            continue
         out.append(
             f"{method} reaches {reference}'s median final best ({_fmt(target)}, after "
             f"{_fmt(rows[reference]['trials']) if reference in rows else '?'} trials) in a "

@@ -39,13 +39,12 @@ def replay(url: str, experiment: str, *extra: str) -> list[str]:
 
 
 def test_a_tiny_real_comparison_gives_every_method_seed_study(
-    tmp_path: Path, space_file: Path, sqlite_url: str
+    space_file: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["--experiment", "tiny", "--samplers", "random,tpe", "--seeds", "0-1"]
     args += ["--n-trials", "3", "--max-epochs", "2", "--space", str(space_file)]
     args += ["--storage", sqlite_url, "--pruner", "none"]
-    result = run_cli("hpo.compare", *args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert main(args) == 0
     found = studies(sqlite_url, "tiny")
     assert sorted(found) == [f"tiny/{m}/seed{s}" for m in ("random", "tpe") for s in (0, 1)]
     for study in found.values():
@@ -54,8 +53,9 @@ def test_a_tiny_real_comparison_gives_every_method_seed_study(
         assert study.user_attrs["compare"]["objective"] == "train"
     seeds = {n: s.user_attrs["compare"]["sampler_seed"] for n, s in found.items()}
     assert len(set(seeds.values())) == 4  # no two studies share a sampler seed
-    again = run_cli("hpo.compare", *args, cwd=tmp_path)
-    assert again.returncode == 0 and again.stdout.count("already done") == 4
+    capsys.readouterr()
+    assert main(args) == 0
+    assert capsys.readouterr().out.count("already done") == 4
     assert all(len(s.get_trials()) == 3 for s in studies(sqlite_url, "tiny").values())
 
 
