@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hpo.compare import main as compare
 from hpo.config import PROJECT_ROOT
+from hpo.replay import load_table
 
 TABLE = PROJECT_ROOT / "hpo/tables/digits_mnist_cnn.json.gz"
 SPACE = PROJECT_ROOT / "conf/spaces/replay.yaml"
@@ -45,6 +46,9 @@ def main() -> None:
             "--n-trials", str(a.real_trials), "--pruner", "none",
         )  # fmt: skip
     per_replay, per_real = replay / 1500, real / a.real_trials
+    table = load_table(str(TABLE))
+    built = [r[-1]["elapsed_s"] for o in table.curves.values() for p in o for r in p if r]
+    print(f"the table's own fits took {sum(built) / len(built):.1f} s per trial when built")
     print(
         f"replay: 3 samplers × 10 seeds × 50 trials in {replay:.1f} s "
         f"(--workers {a.workers}; {per_replay * 1000:.1f} ms per trial)"
