@@ -40,6 +40,7 @@ class Report:
     headlines: list[str]
     setup: list[str]
     figures: list[tuple[str, str]]  # (file name, caption)
+    retrained: dict[str, dict[str, Any]] | None = None
 
 
 def _fmt(v: object, digits: int = 4) -> str:
@@ -225,6 +226,10 @@ COLUMNS = [
 ]
 
 
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_fmt(v, 3)}" for k, v in params.items())
+
+
 def table_cells(report: Report) -> tuple[list[str], list[list[str]]]:
     head = [label for _, label in COLUMNS]
     body = [[_fmt(row[key]) for key, _ in COLUMNS] for row in report.rows]
@@ -264,6 +269,15 @@ def to_markdown(report: Report) -> str:
     lines += table(*table_cells(report))
     lines += ["## Pairwise Mann-Whitney U tests (final best values)", ""]
     lines += table(*test_cells(report))
+    if report.retrained:
+        lines += ["## Best configurations retrained, scored on the test split", ""]
+        head = ["method", "params", "from", f"val {report.metric}", "test_acc"]
+        body = [
+            [m, _params(r["params"]), f"{r['study']} #{r['trial']}", _fmt(r["val_value"]),
+             _fmt(r["test_acc"])]
+            for m, r in report.retrained.items()
+        ]  # fmt: skip
+        lines += table(head, body)
     lines += ["## Figures", ""]
     for name, caption in report.figures:
         lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
@@ -300,6 +314,20 @@ def to_html(report: Report) -> str:
         table(*table_cells(report)),
         "<h2>Pairwise Mann-Whitney U tests</h2>",
         table(*test_cells(report)),
+        *(
+            [
+                "<h2>Best configurations retrained, scored on the test split</h2>",
+                table(
+                    ["method", "params", "val", "test_acc"],
+                    [
+                        [m, _params(r["params"]), _fmt(r["val_value"]), _fmt(r["test_acc"])]
+                        for m, r in report.retrained.items()
+                    ],
+                ),
+            ]
+            if report.retrained
+            else []
+        ),
         "<h2>Figures</h2>",
         *(
             f"<figure><img src='{n}' alt='{html.escape(c)}'><figcaption>{html.escape(c)}"
@@ -330,6 +358,11 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--reference", default="random", help="reference method (default random)")
     p.add_argument("--no-plots", action="store_true", help="tables only (faster)")
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train each method's best configuration again and score it on the test split",
+    )
     return p
 
 
@@ -341,8 +374,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError(f"--out {out} is a file; give a directory")
     report = collect(args.storage, args.experiment, args.target, args.reference)
     out.mkdir(parents=True, exist_ok=True)
+    if not args.no_plots or args.retrain:
+        runs = load_runs(args.storage, args.experiment)
     if not args.no_plots:
-        draw(load_runs(args.storage, args.experiment), report, out)
+        draw(runs, report, out)
+    if args.retrain:
+        from hpo.retrain import retrain_best
+        from hpo.study import quiet_libraries
+
+        quiet_libraries(False)
+        report.retrained = retrain_best(runs)
     write(report, out)
     for line in report.headlines:
         print(line.replace("**", ""))

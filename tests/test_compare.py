@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import optuna
@@ -12,6 +13,7 @@ from hpo.budget import COUNTED, Budget
 from hpo.compare import budget_grid, main, parse_budget, parse_seeds, trials_equivalent
 from hpo.config import PROJECT_ROOT
 from hpo.errors import UsageError
+from hpo.report import main as report
 from hpo.search_space import load_space
 from hpo.storage import open_storage
 
@@ -39,7 +41,11 @@ def replay(url: str, experiment: str, *extra: str) -> list[str]:
 
 
 def test_a_tiny_real_comparison_gives_every_method_seed_study(
-    space_file: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    space_file: Path,
+    sqlite_url: str,
+    capsys: pytest.CaptureFixture[str],
+    one_torch_thread: None,
 ) -> None:
     args = ["--experiment", "tiny", "--samplers", "random,tpe", "--seeds", "0-1"]
     args += ["--n-trials", "3", "--max-epochs", "2", "--space", str(space_file)]
@@ -56,6 +62,13 @@ def test_a_tiny_real_comparison_gives_every_method_seed_study(
     capsys.readouterr()
     assert main(args) == 0
     assert capsys.readouterr().out.count("already done") == 4
+    out = tmp_path / "report"
+    argv = ["--storage", sqlite_url, "--experiment", "tiny", "--out", str(out), "--no-plots"]
+    assert report([*argv, "--retrain"]) == 0
+    retrained = json.loads((out / "summary.json").read_text())["retrained"]
+    assert sorted(retrained) == ["random", "tpe"]
+    assert all(0.0 <= r["test_acc"] <= 1.0 for r in retrained.values())
+    assert "test split" in (out / "report.md").read_text()
     assert all(len(s.get_trials()) == 3 for s in studies(sqlite_url, "tiny").values())
 
 

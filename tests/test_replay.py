@@ -118,7 +118,7 @@ def test_table_objective_answers_a_study(table_path: Path) -> None:
 
 
 def test_build_writes_a_table_that_replays_the_real_fit(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], one_torch_thread: None
 ) -> None:
     from hpo.replay import main
 

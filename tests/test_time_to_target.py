@@ -13,7 +13,7 @@ from hpo.study import main
 
 
 def test_a_real_study_scores_epochs_to_target_and_stops_there(
-    space_file: Path, sqlite_url: str
+    space_file: Path, sqlite_url: str, one_torch_thread: None
 ) -> None:
     args = ["--space", str(space_file), "--storage", sqlite_url, "--sampler", "grid"]
     args += ["--n-trials", "3", "--max-epochs", "3", "--pruner", "none", "--quiet"]
