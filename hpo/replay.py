@@ -92,6 +92,9 @@ def save_table(path: Path, table: Table) -> None:
 @lru_cache(maxsize=4)
 def load_table(path: str) -> Table:
     file = Path(path)
+    packaged = Path(__file__).resolve().parents[1] / path
+    if not file.is_file() and not file.is_absolute() and packaged.is_file():
+        file = packaged  # hpo/tables/… from any working directory
     if not file.is_file():
         raise UsageError(
             f"replay table {path} not found; build one with `python -m hpo.replay build "
