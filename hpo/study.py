@@ -3,6 +3,7 @@
     python -m hpo.study --sampler tpe                  # the default study on digits
     python -m hpo.study --sampler grid --n-trials 50   # same space, exhaustive grid
     python -m hpo.study --list                         # models, datasets, samplers, pruners
+    python -m hpo.study --preset seed004_ethanet       # a seed experiment (--list-presets)
 
 Running the same command again continues the study to its --n-trials total.
 """
@@ -81,6 +82,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show Lightning's progress bars, summaries and Optuna's log",
     )
+    p.add_argument(
+        "--limit-batches",
+        type=float,
+        default=None,
+        help="batches (≥1) or fraction (<1) of each epoch to train and validate: smoke tests",
+    )
+    p.add_argument(
+        "--loggers",
+        default=d.loggers,
+        help="per-trial logs under studies/<study>/: csv, tensorboard or csv,tensorboard",
+    )
+    p.add_argument(
+        "--test",
+        action="store_true",
+        help="evaluate each completed trial on the test split (trial attrs test_acc, test_loss)",
+    )
+    p.add_argument(
+        "--preset",
+        default=None,
+        help="a seed experiment from conf/presets/ (or a preset YAML): its settings become the "
+        "defaults, flags still override",
+    )
+    p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     p.add_argument("--list", action="store_true", help="list registered components and exit")
     p.add_argument("--version", action="version", version=f"hpo {__version__}")
     return p
@@ -239,12 +263,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    preset = preset_from_argv(argv)
+    if preset is not None:
+        parser.set_defaults(**preset.run)
+    args = parser.parse_args(argv)
     if args.list:
         print(list_components())
         return 0
+    if args.list_presets:
+        from hpo.presets import describe_presets
+
+        print(describe_presets())
+        return 0
     command = shlex.join(["python", "-m", "hpo.study", *argv])
-    return run(config_from_args(args), command)
+    config = config_from_args(args)
+    if preset is not None:
+        from hpo.presets import with_fallback
+
+        config, note = with_fallback(config, preset)
+        if note and not config.quiet:
+            print(note)
+    return run(config, command)
+
+
+def preset_from_argv(argv: list[str]):  # -> Preset | None (hpo.presets imported lazily)
+    """The preset named by --preset, read before the full parse so it can supply defaults."""
+    pre = ArgumentParser(prog="python -m hpo.study", add_help=False)
+    pre.add_argument("--preset", default=None)
+    known, _ = pre.parse_known_args(argv)
+    if known.preset is None:
+        return None
+    from hpo.presets import load_preset
+
+    return load_preset(known.preset)
 
 
 if __name__ == "__main__":
