@@ -57,16 +57,10 @@ def holdout_splits(
 
     Images come in as uint8 (N, C, H, W) and leave as float32 standardised per channel with the
     training part's mean and std."""
-    from sklearn.model_selection import train_test_split
-
     if not 0.0 < val_fraction < 1.0:
         raise UsageError(f"val_fraction must be in (0, 1), e.g. 0.1-0.4; got {val_fraction}")
     images, labels = train
-    index = torch.arange(len(labels)).numpy()
-    fit, val = train_test_split(
-        index, test_size=val_fraction, stratify=labels.numpy(), random_state=seed
-    )
-    fit_t, val_t = torch.as_tensor(fit), torch.as_tensor(val)
+    fit_t, val_t = seeded_split(labels, val_fraction, seed)
     x_fit = images[fit_t].float().div_(255.0)
     mean = x_fit.mean(dim=(0, 2, 3), keepdim=True)
     std = x_fit.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
@@ -81,6 +75,27 @@ def holdout_splits(
         (standardise(test[0]), test[1].contiguous()),
         num_classes,
     )
+
+
+def seeded_split(
+    labels: torch.Tensor, fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (kept, held out) with `fraction` held out: stratified by class when every class
+    can be represented, else a plain seeded shuffle (tiny datasets)."""
+    from sklearn.model_selection import train_test_split
+
+    index = torch.arange(len(labels)).numpy()
+    counts = torch.bincount(labels)
+    held = round(fraction * len(labels))
+    classes = int((counts > 0).sum())
+    can_stratify = counts[counts > 0].min() >= 2 and classes <= held <= len(labels) - classes
+    kept, out = train_test_split(
+        index,
+        test_size=fraction,
+        stratify=labels.numpy() if can_stratify else None,
+        random_state=seed,
+    )
+    return torch.as_tensor(kept), torch.as_tensor(out)
 
 
 class TensorLoader:

@@ -282,8 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hpo.presets import with_fallback
 
         config, note = with_fallback(config, preset)
-        if note and not config.quiet:
-            print(note)
+        if note:
+            print(f"hpo.study: note: {note}", file=sys.stderr)
     return run(config, command)
 
 

@@ -18,7 +18,14 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from hpo.data import DATASETS, LazyDataModule, Splits, TensorDataModule, holdout_splits
+from hpo.data import (
+    DATASETS,
+    LazyDataModule,
+    Splits,
+    TensorDataModule,
+    holdout_splits,
+    seeded_split,
+)
 from hpo.errors import UsageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -104,18 +111,12 @@ def _three_way(
     seed: int,
 ) -> Splits:
     """No test folder: a seeded stratified test part first, then validation from the rest."""
-    from sklearn.model_selection import train_test_split
-
     if not 0.0 < test_fraction < 1.0 or val_fraction + test_fraction >= 1.0:
         raise UsageError(
             f"test_fraction ({test_fraction}) and val_fraction ({val_fraction}) must be in (0, 1) "
             "and leave some images for training"
         )
-    index = torch.arange(len(labels)).numpy()
-    rest, test = train_test_split(
-        index, test_size=test_fraction, stratify=labels.numpy(), random_state=seed
-    )
-    rest_t, test_t = torch.as_tensor(rest), torch.as_tensor(test)
+    rest_t, test_t = seeded_split(labels, test_fraction, seed)
     return holdout_splits(
         (images[rest_t], labels[rest_t]),
         (images[test_t], labels[test_t]),

@@ -51,8 +51,11 @@ FASHION = Family(
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file of unsigned bytes (optionally gzipped) as a numpy array of its shape."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise UsageError(f"cannot read {path}: {exc}") from None
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08:
         raise UsageError(f"{path} is not an IDX file of unsigned bytes")
     ndim = data[3]
