@@ -29,7 +29,12 @@ SMOKE = ["--n-trials", "1", "--max-epochs", "1", "--limit-batches", "2", "--quie
 def smoke(name: str, tmp_path: Path, *extra: str) -> optuna.Study:
     storage = f"sqlite:///{tmp_path / 'smoke.db'}"
     assert main(["--preset", name, "--storage", storage, *SMOKE, *extra]) == 0
-    study_name = load_preset(name).run["study_name"]
+    given = list(extra)
+    study_name = (
+        given[given.index("--study-name") + 1]
+        if "--study-name" in given
+        else load_preset(name).run["study_name"]
+    )
     return optuna.load_study(study_name=study_name, storage=storage)
 
 
