@@ -26,6 +26,7 @@ from hpo.storage import check_storage_url, file_path, redact, scheme_of
 
 #: `python -m hpo.study NAME …` hands the rest of the line to NAME's module `main(argv)`.
 SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS["lr_find"] = "hpo.lr_find"
 
 
 def build_parser() -> argparse.ArgumentParser:
