@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from datagen import write_cifar, write_idx, write_image_folder, write_mnist_family
+from datagen import write_cifar, write_image_folder, write_mnist_family
 
 from hpo.data import create_datamodule
 from hpo.datasets.mnist import FASHION, candidate_dirs, locate
@@ -23,7 +23,7 @@ def loaded(name: str, **kwargs):
 def test_mnist_family_reads_idx_files_in_torchvision_layout(tmp_path, name, folder):
     write_mnist_family(tmp_path / folder / "raw", n_train=240, n_test=60)
     dm = loaded(name, data_dir=str(tmp_path), val_fraction=0.25, batch_size=32, seed=0)
-    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = dm.splits.train, dm.splits.val, dm.splits.test
+    (x_fit, y_fit), y_val, y_test = dm.splits.train, dm.splits.val[1], dm.splits.test[1]
     assert (dm.in_channels, dm.image_size, dm.num_classes) == (1, 28, 10)
     assert (len(y_fit), len(y_val), len(y_test)) == (180, 60, 60)
     assert torch.bincount(y_val).tolist() == [6] * 10  # stratified
@@ -63,7 +63,9 @@ def test_fashion_mnist_falls_back_to_debian_package_files(tmp_path):
     debian = Path(FASHION.system_dirs[0])
     assert debian in candidate_dirs(FASHION, str(tmp_path))
     if not (debian / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")
+        pytest.skip(
+            "dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)"
+        )
     assert locate(FASHION, str(tmp_path)) == debian
 
 

@@ -23,9 +23,15 @@ TINY = {"batch_size": 64, "width": 1}
 def fit(params: dict, epochs: int = 1, callbacks=(), **config) -> pl.LightningModule:
     built = build({**TINY, **params}, RunConfig(**config))
     trainer = pl.Trainer(
-        max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, limit_train_batches=3, limit_val_batches=1,
-        num_sanity_val_steps=0, callbacks=list(callbacks),
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_train_batches=3,
+        limit_val_batches=1,
+        num_sanity_val_steps=0,
+        callbacks=list(callbacks),
     )
     trainer.fit(built.module, datamodule=built.datamodule)
     return built.module
@@ -33,11 +39,25 @@ def fit(params: dict, epochs: int = 1, callbacks=(), **config) -> pl.LightningMo
 
 def test_every_new_name_routes_somewhere():
     routed = route(
-        {"loss": "mse", "lr_schedule": "step", "lr_step_epochs": 2, "flip": True,
-         "rotation": 10.0, "scale": 0.1, "noise": 0.1, "weight_decay": 1e-4, "momentum": 0.5,
-         "dropout": 0.2, "base_filters": 4, "kernel_size": 5, "batch_size": 16, "repeats": 2,
-         "batch_norm": True},
-        "ethanet", "digits",
+        {
+            "loss": "mse",
+            "lr_schedule": "step",
+            "lr_step_epochs": 2,
+            "flip": True,
+            "rotation": 10.0,
+            "scale": 0.1,
+            "noise": 0.1,
+            "weight_decay": 1e-4,
+            "momentum": 0.5,
+            "dropout": 0.2,
+            "base_filters": 4,
+            "kernel_size": 5,
+            "batch_size": 16,
+            "repeats": 2,
+            "batch_norm": True,
+        },
+        "ethanet",
+        "digits",
     )
     assert routed.objective == {"repeats": 2}
     assert routed.data == {"batch_size": 16}
@@ -54,7 +74,11 @@ def test_model_and_data_hyperparameters_change_the_built_objects():
         RunConfig(model="ethanet"),
     )
     convs = [m for m in built.module.net.modules() if isinstance(m, nn.Conv2d)]
-    assert [(c.out_channels, c.kernel_size) for c in convs] == [(5, (5, 5)), (10, (5, 5)), (20, (5, 5))]
+    assert [(c.out_channels, c.kernel_size) for c in convs] == [
+        (5, (5, 5)),
+        (10, (5, 5)),
+        (20, (5, 5)),
+    ]
     assert [m.p for m in built.module.net.modules() if isinstance(m, nn.Dropout)] == [0.3]
     x, _ = next(iter(built.datamodule.train_dataloader()))
     assert len(x) == 17
@@ -69,7 +93,9 @@ def test_weight_decay_and_momentum_reach_the_optimizer():
 def test_losses_match_their_definitions():
     logits, labels = torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 0, 1])
     probs, one_hot = logits.softmax(1), F.one_hot(labels, 4).float()
-    assert torch.allclose(LOSSES.get("cross_entropy")(logits, labels), F.cross_entropy(logits, labels))
+    assert torch.allclose(
+        LOSSES.get("cross_entropy")(logits, labels), F.cross_entropy(logits, labels)
+    )
     assert torch.allclose(LOSSES.get("mse")(logits, labels), ((probs - one_hot) ** 2).mean())
     poisson = (probs - one_hot * torch.log(probs + 1e-7)).mean()
     assert torch.allclose(LOSSES.get("poisson")(logits, labels), poisson, atol=1e-6)
@@ -100,7 +126,9 @@ def test_step_schedule_divides_by_ten_every_k_epochs():
 def test_cosine_onecycle_and_plateau_schedules():
     cosine = LearningRates()
     fit({"lr": 0.1, "lr_schedule": "cosine"}, epochs=4, callbacks=[cosine])
-    assert cosine.lrs[::3] == pytest.approx([0.1, 0.1 * (1 + 2**-0.5) / 2, 0.05, 0.1 * (1 - 2**-0.5) / 2])
+    assert cosine.lrs[::3] == pytest.approx(
+        [0.1, 0.1 * (1 + 2**-0.5) / 2, 0.05, 0.1 * (1 - 2**-0.5) / 2]
+    )
     onecycle = LearningRates()
     fit({"lr": 0.1, "lr_schedule": "onecycle"}, epochs=2, callbacks=[onecycle])
     assert onecycle.lrs[0] < 0.01 and max(onecycle.lrs) == pytest.approx(0.1, rel=0.2)
@@ -135,7 +163,9 @@ def test_augmentation_changes_training_batches_only(aug):
     assert torch.equal(seen.val[0], x_val)
     first_train = dm.splits.train[0]
     # Each training batch is a reshuffled subset; augmented, none of its images is unchanged.
-    unchanged = sum(bool((first_train == image).all(dim=(1, 2, 3)).any()) for image in seen.train[0])
+    unchanged = sum(
+        bool((first_train == image).all(dim=(1, 2, 3)).any()) for image in seen.train[0]
+    )
     assert unchanged < len(seen.train[0]) * (0.8 if "flip" in aug else 0.05)
 
 
@@ -143,7 +173,9 @@ def test_augmentation_operations():
     x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).reshape(2, 1, 4, 4)
     torch.manual_seed(0)
     flipped = Augmentation(flip=True)(x.repeat(50, 1, 1, 1))
-    is_flip = [torch.equal(a, b.flip(-1)) for a, b in zip(flipped, x.repeat(50, 1, 1, 1), strict=True)]
+    is_flip = [
+        torch.equal(a, b.flip(-1)) for a, b in zip(flipped, x.repeat(50, 1, 1, 1), strict=True)
+    ]
     is_same = [torch.equal(a, b) for a, b in zip(flipped, x.repeat(50, 1, 1, 1), strict=True)]
     assert all(f or s for f, s in zip(is_flip, is_same, strict=True)) and 20 < sum(is_flip) < 80
     assert torch.equal(Augmentation()(x), x) and not Augmentation().active

@@ -116,10 +116,14 @@ def test_preset_falls_back_to_digits_offline(tmp_path, monkeypatch, capsys):
 
 def test_seed004_ethanet_preset_repeats_and_logs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_image_folder(tmp_path / "data" / "fruits-360", classes=3, per_class=8, size=100, split=True)
+    write_image_folder(
+        tmp_path / "data" / "fruits-360", classes=3, per_class=8, size=100, split=True
+    )
     trial = completed_one(smoke("seed004_ethanet", tmp_path))
     assert len(trial.user_attrs["repeat_values"]) == 2
-    assert (tmp_path / "studies" / "seed004_ethanet" / "trial_0" / "seed_1" / "metrics.csv").exists()
+    assert (
+        tmp_path / "studies" / "seed004_ethanet" / "trial_0" / "seed_1" / "metrics.csv"
+    ).exists()
 
 
 def test_unknown_preset_is_a_one_line_error(tmp_path):

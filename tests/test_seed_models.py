@@ -43,7 +43,12 @@ def test_cifar_cnn7_is_the_seed_architecture():
 @pytest.mark.parametrize("depth", [18, 34, 50])
 def test_resnet_shapes_frozen_base_and_head(depth):
     net = create_model(
-        f"resnet{depth}", in_channels=1, num_classes=5, image_size=32, pretrained="none", head_dim=64
+        f"resnet{depth}",
+        in_channels=1,
+        num_classes=5,
+        image_size=32,
+        pretrained="none",
+        head_dim=64,
     )
     assert isinstance(net, TransferNet)
     assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 5)  # grey images are fed as RGB
@@ -58,13 +63,17 @@ def test_resnet_shapes_frozen_base_and_head(depth):
 @pytest.mark.slow
 @pytest.mark.parametrize("depth", [101, 152])
 def test_deep_resnet_shapes(depth):
-    net = create_model(f"resnet{depth}", in_channels=3, num_classes=3, image_size=32, pretrained="none")
+    net = create_model(
+        f"resnet{depth}", in_channels=3, num_classes=3, image_size=32, pretrained="none"
+    )
     assert net(torch.zeros(1, 3, 32, 32)).shape == (1, 3)
 
 
 def test_resnet_loads_weights_from_a_file(tmp_path):
     path = write_resnet_weights(tmp_path / "weights.pth")
-    net = create_model("resnet18", in_channels=3, num_classes=4, image_size=32, pretrained=str(path))
+    net = create_model(
+        "resnet18", in_channels=3, num_classes=4, image_size=32, pretrained=str(path)
+    )
     state = torch.load(path, weights_only=True)
     assert torch.equal(net.base.conv1.weight, state["conv1.weight"])
     assert torch.equal(net.base.layer4[1].bn2.running_var, state["layer4.1.bn2.running_var"])
@@ -88,10 +97,16 @@ def test_resnet_without_weights_is_a_clear_error(tmp_path, monkeypatch):
         create_model("resnet18", in_channels=3, num_classes=4, image_size=32, pretrained="x.pth")
     wrong = write_resnet_weights(tmp_path / "r34.pth", depth=34)
     with pytest.raises(UsageError, match="does not hold resnet18 weights"):
-        create_model("resnet18", in_channels=3, num_classes=4, image_size=32, pretrained=str(wrong))
+        create_model(
+            "resnet18", in_channels=3, num_classes=4, image_size=32, pretrained=str(wrong)
+        )
     with pytest.raises(UsageError, match="finetune_epochs"):
         create_model(
-            "resnet18", in_channels=3, num_classes=4, image_size=32, pretrained="none",
+            "resnet18",
+            in_channels=3,
+            num_classes=4,
+            image_size=32,
+            pretrained="none",
             finetune_epochs=6,
         )
 
@@ -112,15 +127,26 @@ def test_finetuning_unfreezes_at_a_tenth_of_the_head_lr(tmp_path, layers):
     dm = create_datamodule("imagefolder", data_dir=str(tmp_path), resize=16, batch_size=8)
     dm.setup("fit")
     net = create_model(
-        "resnet18", in_channels=3, num_classes=2, image_size=16, pretrained="none",
-        finetune_epochs=1, finetune_layers=layers,
+        "resnet18",
+        in_channels=3,
+        num_classes=2,
+        image_size=16,
+        pretrained="none",
+        finetune_epochs=1,
+        finetune_layers=layers,
     )
     conv1_before = net.base.conv1.weight.detach().clone()
     layer4_before = net.base.layer4[0].conv1.weight.detach().clone()
     lrs = LearningRates()
     trainer = pl.Trainer(
-        max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, limit_train_batches=1, limit_val_batches=1, callbacks=[lrs],
+        max_epochs=3,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_train_batches=1,
+        limit_val_batches=1,
+        callbacks=[lrs],
     )
     trainer.fit(LitClassifier(net, 2, lr=0.01), datamodule=dm)
     assert lrs.by_epoch[0] == [0.01] and lrs.by_epoch[1] == [0.01]  # head only, frozen base
