@@ -119,14 +119,14 @@ def run_trial(
 ) -> float:
     """Fit one configuration, reporting `metric.monitor` each epoch to the pruner.
 
-    Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss became
-    NaN/inf: Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which."""
+    Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss diverged:
+    Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which."""
     built = build(params, config)
     curve = EpochCurve()
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
-        EarlyStopping(monitor="val_loss", check_finite=True, patience=config.max_epochs + 1),
+        *divergence_stops(built.datamodule.num_classes, config.max_epochs),
     ]
     trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))
     trial.set_user_attr("n_params", built.n_params)
@@ -139,11 +139,10 @@ def run_trial(
     except Exception as exc:
         _record(trial, curve, start, f"failed: {type(exc).__name__}: {exc}")
         raise
-    diverged = curve.first_non_finite()
+    diverged = divergence(curve.rows, divergence_threshold(built.datamodule.num_classes))
     if diverged is not None:
-        epoch, key = diverged
-        _record(trial, curve, start, f"diverged: {key} not finite at epoch {epoch + 1}")
-        raise optuna.TrialPruned(f"diverged at epoch {epoch + 1}")
+        _record(trial, curve, start, f"diverged: {diverged}")
+        raise optuna.TrialPruned(f"diverged: {diverged}")
     _record(trial, curve, start, "completed")
     if config.test:
         record_test(trial, trainer, built)
@@ -155,6 +154,39 @@ def record_test(trial: optuna.Trial, trainer: pl.Trainer, built: Built) -> None:
     (results,) = trainer.test(built.module, datamodule=built.datamodule, verbose=False)
     for key in ("test_acc", "test_loss"):
         trial.set_user_attr(key, round(float(results[key]), 6))
+
+
+def divergence_threshold(num_classes: int) -> float:
+    """A loss this high means the weights blew up: 100× the cross-entropy of a uniform guess.
+
+    With ReLU networks an exploding learning rate often leaves the loss huge but finite (dead
+    units), so NaN/inf alone would miss most divergences."""
+    return 100.0 * math.log(max(num_classes, 2))
+
+
+def divergence_stops(num_classes: int, max_epochs: int) -> list[EarlyStopping]:
+    """Lightning's EarlyStopping, used only to end a fit whose train or val loss diverged."""
+    threshold = divergence_threshold(num_classes)
+    return [
+        EarlyStopping(
+            monitor=key,
+            check_finite=True,
+            divergence_threshold=threshold,
+            patience=max_epochs + 1,
+            check_on_train_epoch_end=key.startswith("train"),
+        )
+        for key in ("train_loss", "val_loss")
+    ]
+
+
+def divergence(rows: list[dict[str, float]], threshold: float) -> str | None:
+    """'train_loss=nan at epoch 2'-style description of the first diverged epoch, if any."""
+    for row in rows:
+        for key in ("train_loss", "val_loss"):
+            value = row.get(key)
+            if value is not None and not (math.isfinite(value) and value <= threshold):
+                return f"{key}={value:.3g} at epoch {int(row['epoch']) + 1}"
+    return None
 
 
 def _record(trial: optuna.Trial, curve: EpochCurve, start: float, reason: str) -> None:
