@@ -24,6 +24,7 @@ from hpo.data import TensorDataModule, create_datamodule
 from hpo.errors import UsageError
 from hpo.lit_module import LitClassifier
 from hpo.models import count_parameters, create_model
+from hpo.study import quiet_libraries
 
 EPOCH_IMAGES = 55_000
 BATCH = 64
@@ -76,6 +77,7 @@ def main() -> None:
     p.add_argument("--data-dir", default="data")
     p.add_argument("--plot", default=str(Path(__file__).with_suffix(".png")))
     args = p.parse_args()
+    quiet_libraries(verbose=False)
     torch.set_num_threads(args.threads)
     dm, source = images_28x28(args.data_dir)
     widths = list(range(1, 11))

@@ -7,12 +7,13 @@ tensorboard --logdir studies/<study>
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from typing import TYPE_CHECKING, Any
 
 from hpo.config import RunConfig
 from hpo.errors import UsageError
+
+if TYPE_CHECKING:
+    from lightning.pytorch.loggers import Logger
 
 LOG_ROOT = Path("studies")
 KINDS = ("csv", "tensorboard")
@@ -29,6 +30,8 @@ def logger_kinds(spec: str) -> list[str]:
 
 def trial_loggers(config: RunConfig, trial_number: int, params: dict[str, Any]) -> list[Logger]:
     """The loggers for one fit of one trial, with the trial's hyperparameters recorded."""
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
     loggers: list[Logger] = []
     save_dir = LOG_ROOT / config.name
     name, version = f"trial_{trial_number}", f"seed_{config.seed}"

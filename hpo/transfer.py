@@ -13,15 +13,16 @@ state_dict) or torchvision's cache (`pretrained: imagenet`, downloaded there whe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import BaseFinetuning
 from torch import nn
-from torch.optim import Optimizer
 
 from hpo.errors import UsageError
 from hpo.models import MODELS
+
+if TYPE_CHECKING:
+    import lightning.pytorch as pl
 
 DEPTHS = (18, 34, 50, 101, 152)
 FINETUNE_LAYERS = ("last_block", "all")
@@ -49,41 +50,10 @@ class TransferNet(nn.Module):
         return self.base.layer4 if self.finetune_layers == "last_block" else self.base
 
     def callbacks(self) -> list[pl.Callback]:
+        """What `LitClassifier.configure_callbacks` adds to the trainer: the fine-tuning phase."""
+        from hpo.finetune import FinetuneBase
+
         return [FinetuneBase(self.finetune_epochs)] if self.finetune_epochs else []
-
-
-class FinetuneBase(BaseFinetuning):
-    """Keeps the base frozen, then unfreezes it for the last `epochs` epochs of the fit, with
-    every learning rate (head's and base's) at a tenth of the head's."""
-
-    def __init__(self, epochs: int, lr_divisor: float = 10.0) -> None:
-        super().__init__()
-        self.epochs = epochs
-        self.lr_divisor = lr_divisor
-        self.start_epoch: int | None = None
-
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.start_epoch = max(1, (trainer.max_epochs or 1) - self.epochs)
-        super().on_fit_start(trainer, pl_module)
-
-    def freeze_before_training(self, pl_module: pl.LightningModule) -> None:
-        self.freeze(pl_module.net.base, train_bn=False)
-
-    def finetune_function(
-        self, pl_module: pl.LightningModule, epoch: int, optimizer: Optimizer
-    ) -> None:
-        if epoch != self.start_epoch:
-            return
-        for group in optimizer.param_groups:
-            for key in ("lr", "initial_lr", "max_lr", "min_lr"):  # schedulers' keys, if any
-                if key in group:
-                    group[key] = group[key] / self.lr_divisor
-        template = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
-        self.unfreeze_and_add_param_group(
-            pl_module.net.unfrozen_in_finetuning(), optimizer, lr=template["lr"]
-        )
-        for key, value in template.items():  # the new group gets the scheduler's keys too
-            optimizer.param_groups[-1].setdefault(key, value)
 
 
 def weights_file(depth: int, pretrained: str) -> Path:
@@ -150,6 +120,8 @@ def _register(depth: int) -> None:
             raise UsageError(f"finetune_layers must be one of {FINETUNE_LAYERS}")
         if head_dim < 1:
             raise UsageError(f"head_dim must be positive, got {head_dim}")
+        from lightning.pytorch.callbacks import BaseFinetuning
+
         base = resnet_base(depth, str(pretrained))
         BaseFinetuning.freeze(base, train_bn=False)
         features = 512 if depth < 50 else 2048
