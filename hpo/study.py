@@ -112,6 +112,9 @@ def validate(config: RunConfig):  # -> SearchSpace (imported lazily: torch is sl
     check_storage_url(config.storage)
     space = config.load_space()
     check_names(space.names(), config.model, config.dataset)
+    from hpo.preflight import check_inputs_exist
+
+    check_inputs_exist(config, space.fixed)
     return space
 
 

@@ -130,3 +130,16 @@ def test_unknown_preset_is_a_one_line_error(tmp_path):
     result = run_cli("hpo.study", "--preset", "seed999", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "seed000_step_decay" in result.stderr
+
+
+def test_missing_data_or_weights_fail_before_any_trial(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # empty cache, no internet
+    storage = f"sqlite:///{tmp_path / 'none.db'}"
+    assert main(["--preset", "seed002_transfer", "--storage", storage]) == 2
+    assert "image folder data/images does not exist" in capsys.readouterr().err
+    write_image_folder(tmp_path / "data" / "images", classes=2, per_class=4)
+    assert main(["--preset", "seed002_transfer", "--storage", storage]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no ImageNet weights for resnet18" in err
+    assert not (tmp_path / "none.db").exists()
