@@ -32,6 +32,7 @@ class RunConfig:
     metric: str = "val_acc"
     cap: str | None = None  # time_to_* metrics: "120" seconds or "15ep" epochs
     seed: int = 0
+    limit_batches: float | None = None  # batches (int) or fraction per epoch; smoke tests only
     # --- how this run goes ---
     n_trials: int = 30
     timeout: float | None = None
@@ -40,6 +41,8 @@ class RunConfig:
     data_dir: str = "data"
     quiet: bool = False
     verbose: bool = False
+    loggers: str = ""  # "csv", "tensorboard" or both, comma-separated: per-trial logs in studies/
+    test: bool = False  # evaluate each completed trial on the test split (trial attr test_acc)
 
     @property
     def name(self) -> str:
@@ -69,6 +72,7 @@ class RunConfig:
 
 IDENTITY = (
     "dataset model space sampler pruner pruner_startup pruner_warmup max_epochs metric cap seed"
+    " limit_batches"
 ).split()
 
 
@@ -82,6 +86,11 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(f"--timeout must be a positive number of seconds, got {config.timeout}")
     if config.pruner_startup < 0 or config.pruner_warmup < 0:
         raise UsageError("--pruner-startup and --pruner-warmup must be 0 or more")
+    if config.limit_batches is not None and config.limit_batches <= 0:
+        raise UsageError(f"--limit-batches must be positive, got {config.limit_batches}")
+    from hpo.loggers import logger_kinds
+
+    logger_kinds(config.loggers)
 
 
 def identity_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
