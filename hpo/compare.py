@@ -95,7 +95,9 @@ def trials_equivalent(budget: Budget, max_epochs: int) -> int:
         return int(budget.amount)
     if budget.unit == "epochs":
         return max(1, int(budget.amount // max_epochs))
-    raise UsageError("a seconds budget cannot size a grid; pass --grid-points N")
+    raise UsageError(
+        "a seconds budget cannot size a grid; compare grid on a trials or epochs budget"
+    )
 
 
 def budget_grid(space: SearchSpace, target: int, points: int | None = None) -> SearchSpace:
