@@ -30,7 +30,9 @@ class RunConfig:
     pruner_warmup: int = 2
     max_epochs: int = 15
     metric: str = "val_acc"
+    cap: str | None = None  # time_to_* metrics: "120" seconds or "15ep" epochs
     seed: int = 0
+    limit_batches: float | None = None  # batches (int) or fraction per epoch; smoke tests only
     # --- how this run goes ---
     n_trials: int = 30
     timeout: float | None = None
@@ -45,6 +47,8 @@ class RunConfig:
     heartbeat_interval: int = 15
     grace_period: int = 60
     max_retry: int = 3
+    loggers: str = ""  # "csv", "tensorboard" or both, comma-separated: per-trial logs in studies/
+    test: bool = False  # evaluate each completed trial on the test split (trial attr test_acc)
 
     @property
     def name(self) -> str:
@@ -73,7 +77,8 @@ class RunConfig:
 
 
 IDENTITY = (
-    "dataset model space sampler pruner pruner_startup pruner_warmup max_epochs metric seed"
+    "dataset model space sampler pruner pruner_startup pruner_warmup max_epochs metric cap seed"
+    " limit_batches"
 ).split()
 
 
@@ -93,6 +98,11 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(
             f"--keep-checkpoints must be best, all or none, got {config.keep_checkpoints!r}"
         )
+    if config.limit_batches is not None and config.limit_batches <= 0:
+        raise UsageError(f"--limit-batches must be positive, got {config.limit_batches}")
+    from hpo.loggers import logger_kinds
+
+    logger_kinds(config.loggers)
 
 
 def identity_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:

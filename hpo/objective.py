@@ -8,13 +8,14 @@ from __future__ import annotations
 import math
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import optuna
 from lightning.pytorch.callbacks import Checkpoint, EarlyStopping
+from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from optuna_integration import PyTorchLightningPruningCallback
 
@@ -23,13 +24,16 @@ from hpo.checkpoints import TrialCheckpoint, resume_point, trial_dir
 from hpo.config import RunConfig
 from hpo.curve import EpochCurve
 from hpo.data import TensorDataModule, create_datamodule
+from hpo.errors import UsageError
 from hpo.lit_module import LitClassifier
+from hpo.loggers import trial_loggers
 from hpo.metrics import Metric, create_metric
 from hpo.models import count_parameters, create_model
 from hpo.routing import route
 from hpo.search_space import SearchSpace
 from hpo.stop_on_signal import StopOnSignal
 from hpo.storage import default_checkpoint_root
+from hpo.target_stop import StopAtTarget
 
 
 @dataclass
@@ -61,13 +65,18 @@ def build(params: dict[str, Any], config: RunConfig) -> Built:
     return Built(module, dm, count_parameters(net))
 
 
-def make_trainer(config: RunConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
+def make_trainer(
+    config: RunConfig, callbacks: list[pl.Callback], logger: list[Logger] | bool = False
+) -> pl.Trainer:
     """A Trainer that does only what a trial needs: no logger, checkpoints or bars by default."""
+    limit = 1.0 if config.limit_batches is None else _batches(config.limit_batches)
     return pl.Trainer(
         max_epochs=config.max_epochs,
         accelerator="auto",
         devices=1,
-        logger=False,
+        logger=logger,
+        limit_train_batches=limit,
+        limit_val_batches=limit,
         enable_checkpointing=any(isinstance(c, Checkpoint) for c in callbacks),
         enable_progress_bar=config.verbose,
         enable_model_summary=config.verbose,
@@ -76,17 +85,41 @@ def make_trainer(config: RunConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
     )
 
 
+def _batches(limit: float) -> int | float:
+    """Lightning reads an int as a number of batches and a float as a fraction."""
+    return int(limit) if float(limit).is_integer() and limit >= 1 else float(limit)
+
+
 class Objective:
     """Optuna objective: each call trains one configuration sampled from `space`."""
 
     def __init__(self, config: RunConfig, space: SearchSpace) -> None:
         self.config = config
         self.space = space
-        self.metric: Metric = create_metric(config.metric)
+        self.metric: Metric = create_metric(config.metric, config.cap)
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = self.space.suggest(trial)
-        return run_trial(trial, params, self.config, self.metric)
+        return run_repeats(trial, params, self.config, self.metric)
+
+
+def run_repeats(
+    trial: optuna.Trial, params: dict[str, Any], config: RunConfig, metric: Metric
+) -> float:
+    """`repeats: k` (seed 004): fit the configuration k times with seeds seed, seed+1, … (weights,
+    shuffling and seeded splits); the value is the mean, each repeat's value is kept in the trial
+    attr `repeat_values`. A pruned or failed repeat ends the trial."""
+    repeats = int(route(params, config.model, config.dataset).objective.get("repeats", 1))
+    if repeats < 1:
+        raise UsageError(f"repeats must be at least 1, got {repeats}")
+    if repeats == 1:
+        return run_trial(trial, params, config, metric)
+    start, values = time.perf_counter(), []
+    for k in range(repeats):
+        values.append(run_trial(trial, params, replace(config, seed=config.seed + k), metric))
+        trial.set_user_attr("repeat_values", values)
+    trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
+    return sum(values) / len(values)
 
 
 def run_trial(
@@ -105,12 +138,13 @@ def run_trial(
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
         *divergence_stops(built.datamodule.num_classes, config.max_epochs),
+        StopAtTarget(metric, curve),
         StopOnSignal(),
         TrialCheckpoint(
             trial, trial_dir(checkpoint_root(config), trial.study.study_name, trial.number)
         ),
     ]
-    trainer = make_trainer(config, callbacks)
+    trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))
     trial.set_user_attr("n_params", built.n_params)
     if resume is not None:
         resume.report_to(trial)  # before fit: the pruner reports only the epochs trained now
@@ -141,6 +175,10 @@ def run_trial(
         _record(trial, curve, start, f"diverged: {diverged}")
         raise optuna.TrialPruned(f"diverged: {diverged}")
     _record(trial, curve, start, "completed")
+    for key, value in metric.attrs(curve.rows).items():
+        trial.set_user_attr(key, value)
+    if config.test:
+        record_test(trial, trainer, built)
     return metric.value(curve.rows)
 
 
@@ -148,6 +186,13 @@ def checkpoint_root(config: RunConfig) -> Path:
     """--checkpoint-dir, else beside the SQLite/journal file (studies/ by default)."""
     explicit = getattr(config, "checkpoint_dir", None)
     return Path(explicit) if explicit else default_checkpoint_root(config.storage)
+
+
+def record_test(trial: optuna.Trial, trainer: pl.Trainer, built: Built) -> None:
+    """Test-split accuracy and loss of the trained model as trial attrs (never the objective)."""
+    (results,) = trainer.test(built.module, datamodule=built.datamodule, verbose=False)
+    for key in ("test_acc", "test_loss"):
+        trial.set_user_attr(key, round(float(results[key]), 6))
 
 
 def divergence_threshold(num_classes: int) -> float:

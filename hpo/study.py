@@ -3,6 +3,7 @@
     python -m hpo.study --sampler tpe                  # the default study on digits
     python -m hpo.study --sampler grid --n-trials 50   # same space, exhaustive grid
     python -m hpo.study --list                         # models, datasets, samplers, pruners
+    python -m hpo.study --preset seed004_ethanet       # a seed experiment (--list-presets)
 
     python -m hpo.study --workers 2 --storage postgresql://user@host/db   # 2 processes
     python -m hpo.study status --storage sqlite:///studies/hpo.db         # counts, stale trials
@@ -29,6 +30,7 @@ from hpo.storage import check_storage_url, file_path, redact, scheme_of
 
 #: `python -m hpo.study NAME …` hands the rest of the line to NAME's module `main(argv)`.
 SUBCOMMANDS: dict[str, str] = {"status": "hpo.status"}
+SUBCOMMANDS["lr_find"] = "hpo.lr_find"
 
 
 # fmt: off
@@ -54,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--space", default=d.space, metavar="YAML",
         help="search space file (default %(default)s)")
     add("--metric", default=d.metric, metavar="NAME",
-        help="val_acc (maximise, default) or val_loss (minimise)")
+        help="val_acc (maximise, default), val_loss (minimise) or time_to_acc:0.97 (needs --cap)")
+    add("--cap", default=None, metavar="LIMIT",
+        help="time_to_* metrics: seconds (120) or epochs (15ep); unreached trials score it")
     add("--storage", default=d.storage, metavar="URL", help="default %(default)s")
     add("--study-name", metavar="NAME", help="default: <dataset>-<model>-<sampler>")
     add("--seed", type=int, default=d.seed, metavar="N",
@@ -79,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("--quiet", action="store_true", help="print only the final summary")
     add("--verbose", action="store_true",
         help="show Lightning's progress bars and summaries and Optuna's log")
+    add("--limit-batches", type=float, default=None, metavar="N",
+        help="batches (≥1) or fraction (<1) of each epoch to train and validate: smoke tests")
+    add("--loggers", default=d.loggers, metavar="KINDS",
+        help="per-trial logs under studies/<study>/: csv, tensorboard or csv,tensorboard")
+    add("--test", action="store_true",
+        help="evaluate each completed trial on the test split (trial attrs test_acc, test_loss)")
+    add("--preset", default=None, metavar="NAME",
+        help="a seed experiment from conf/presets/ (or a preset YAML): its settings become the "
+        "defaults, flags still override")
+    add("--list-presets", action="store_true", help="list the presets, one line each, and exit")
     add("--list", action="store_true", help="list models, datasets, samplers, pruners, metrics")
     add("--version", action="version", version=f"hpo {__version__}")
     return p
@@ -115,15 +129,27 @@ def validate(config: RunConfig):  # -> SearchSpace (imported lazily: torch is sl
     PRUNERS.get(config.pruner)
     MODELS.get(config.model)
     DATASETS.get(config.dataset)
-    create_metric(config.metric)
+    create_metric(config.metric, config.cap)
     check_storage_url(config.storage)
     space = config.load_space()
     check_names(space.names(), config.model, config.dataset)
+    from hpo.preflight import check_inputs_exist
+
+    check_inputs_exist(config, space.fixed)
     return space
 
 
-def open_study(config: RunConfig, space, command: str, claim_seed: bool = True):
-    """Create the study, or load it after checking it was created with this configuration."""
+def open_study(
+    config: RunConfig,
+    space,
+    command: str,
+    sampler_seed: int | None = None,
+    claim_seed: bool = True,
+):
+    """Create the study, or load it after checking it was created with this configuration.
+
+    `sampler_seed` (default: the run's seed) lets a comparison give each sampler its own seed;
+    `claim_seed=False` for a process that runs no trial (the --workers parent)."""
     import optuna
 
     from hpo.metrics import create_metric
@@ -150,7 +176,7 @@ def open_study(config: RunConfig, space, command: str, claim_seed: bool = True):
             config.pruner,
             PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs),
         ),
-        direction=create_metric(config.metric).direction,
+        direction=create_metric(config.metric, config.cap).direction,
         load_if_exists=True,
     )
     if not existing:
@@ -160,8 +186,9 @@ def open_study(config: RunConfig, space, command: str, claim_seed: bool = True):
         study.set_user_attr("hpo_version", __version__)
     # Every process joining the study gets its own sampler seed (the first one the study's):
     # workers started together must not propose the same points. The grid shares one seed.
+    seed = config.seed if sampler_seed is None else sampler_seed
     index = 0 if config.sampler == "grid" or not claim_seed else claim_worker_index(study)
-    study.sampler = create_sampler(config.sampler, space, resumed_seed(config.seed, index))
+    study.sampler = create_sampler(config.sampler, space, resumed_seed(seed, index))
     return study
 
 
@@ -319,13 +346,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    preset = preset_from_argv(argv)
+    if preset is not None:
+        parser.set_defaults(**preset.run)
+    args = parser.parse_args(argv)
     if args.list:
         print(list_components())
         return 0
+    if args.list_presets:
+        from hpo.presets import describe_presets
+
+        print(describe_presets())
+        return 0
     shown = [redact_arg(a) for a in without_pool_flags(argv)]  # stored on the study, printed
     command = shlex.join(["python", "-m", "hpo.study", *shown])
-    return run(config_from_args(args), command, argv, args.pool_worker)
+    config = config_from_args(args)
+    if preset is not None:
+        from hpo.presets import with_fallback
+
+        config, note = with_fallback(config, preset)
+        if note:
+            print(f"hpo.study: note: {note}", file=sys.stderr)
+    return run(config, command, argv, args.pool_worker)
+
+
+def preset_from_argv(argv: list[str]):  # -> Preset | None (hpo.presets imported lazily)
+    """The preset named by --preset, read before the full parse so it can supply defaults."""
+    pre = ArgumentParser(prog="python -m hpo.study", add_help=False)
+    pre.add_argument("--preset", default=None)
+    known, _ = pre.parse_known_args(argv)
+    if known.preset is None:
+        return None
+    from hpo.presets import load_preset
+
+    return load_preset(known.preset)
 
 
 def redact_arg(arg: str) -> str:
