@@ -5,13 +5,14 @@ studies/<study>/trial_<n>/last.ckpt    (path recorded in the trial's user attr `
 A trial re-queued after its worker died or was interrupted is a copy carrying the predecessor's
 user attrs, so its `checkpoint` attr points at the predecessor's last checkpoint until the retry
 saves its own; `resume_point` reads it (weights only), and the retry continues training from the
-epoch after it. Finished trials' checkpoints are removed, except the best trial's (configurable).
+epoch after it. Finished trials' checkpoints are removed, except the best trial's
+(configurable); other files in the directory (--loggers writes its logs there) are kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +129,16 @@ class CheckpointJanitor:
             trial = trials.get(_number(directory.name))
             if trial is None or not trial.state.is_finished() or directory.resolve() in needed:
                 continue
-            shutil.rmtree(directory, ignore_errors=True)
+            remove_checkpoints(directory)
+
+
+def remove_checkpoints(directory: Path) -> None:
+    """Delete the checkpoint files, and the directory if nothing else (e.g. the per-trial
+    logs of --loggers, which share it) is left in it."""
+    for path in directory.glob("*.ckpt"):
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        directory.rmdir()
 
 
 def _ckpt_dir(trial: FrozenTrial | None) -> Any:
