@@ -20,7 +20,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from optuna_integration import PyTorchLightningPruningCallback
 
 from hpo import interrupt
-from hpo.checkpoints import TrialCheckpoint, resume_point, trial_dir
+from hpo.checkpoints import CheckpointJanitor, TrialCheckpoint, resume_point, trial_dir
 from hpo.config import RunConfig
 from hpo.curve import EpochCurve
 from hpo.data import TensorDataModule, create_datamodule
@@ -133,6 +133,9 @@ def run_trial(
     SIGTERM/SIGINT raises `interrupt.Interrupted` after the current batch."""
     built = build(params, config)
     resume = resume_point(trial)
+    root = checkpoint_root(config)
+    # Callers other than hpo.study (hpo.compare) have no clean-up callback: sweep here too.
+    CheckpointJanitor(root, getattr(config, "keep_checkpoints", "best"))(trial.study)
     curve = EpochCurve()
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
@@ -140,9 +143,7 @@ def run_trial(
         *divergence_stops(built.datamodule.num_classes, config.max_epochs),
         StopAtTarget(metric, curve),
         StopOnSignal(),
-        TrialCheckpoint(
-            trial, trial_dir(checkpoint_root(config), trial.study.study_name, trial.number)
-        ),
+        TrialCheckpoint(trial, trial_dir(root, trial.study.study_name, trial.number)),
     ]
     trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))
     trial.set_user_attr("n_params", built.n_params)
