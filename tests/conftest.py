@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import write_space  # noqa: E402
+from helpers import TINY_SPACE, write_space  # noqa: E402
 
 
 @pytest.fixture
@@ -50,3 +50,10 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def slow_space(tmp_path: Path) -> Path:
+    """The tiny space with batches of 4: an epoch lasts long enough (~0.5 s) for a signal sent
+    after the test saw 2 epochs checkpointed to land mid-trial, even on an idle machine."""
+    return write_space(tmp_path, {**TINY_SPACE, "fixed": {"batch_size": 4, "width": 2}})

@@ -60,10 +60,10 @@ def slurm_env(tmp_path: Path, storage: str, hpo_args: str) -> dict[str, str]:
 
 
 def test_slurm_script_forwards_sigterm_requeues_and_resumes(
-    tmp_path: Path, space_file: Path
+    tmp_path: Path, slow_space: Path
 ) -> None:
     url = f"journal:///{tmp_path / 'shared' / 'study.log'}"
-    hpo_args = f"--n-trials 1 --max-epochs 3 --space {space_file} --study-name slurm"
+    hpo_args = f"--n-trials 1 --max-epochs 3 --space {slow_space} --study-name slurm"
     env = slurm_env(tmp_path, url, hpo_args)
     proc = subprocess.Popen(
         ["bash", str(SCRIPT)], env=env, cwd=tmp_path, text=True,

@@ -89,9 +89,9 @@ def assert_resumed(trials: list[optuna.trial.FrozenTrial], killed: optuna.trial.
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_trial_requeues_it_and_rerun_resumes(
-    tmp_path: Path, space_file: Path, sqlite_url: str, signum: int
+    tmp_path: Path, slow_space: Path, sqlite_url: str, signum: int
 ) -> None:
-    args = study_args(space_file, sqlite_url)
+    args = study_args(slow_space, sqlite_url)
     proc = start(args, tmp_path)
     killed = wait_for_epochs(sqlite_url, proc, 2)
     proc.send_signal(signum)
@@ -114,9 +114,9 @@ def test_signal_stops_trial_requeues_it_and_rerun_resumes(
 
 
 def test_kill_9_then_rerun_resumes_at_once(
-    tmp_path: Path, space_file: Path, sqlite_url: str
+    tmp_path: Path, slow_space: Path, sqlite_url: str
 ) -> None:
-    args = study_args(space_file, sqlite_url)
+    args = study_args(slow_space, sqlite_url)
     proc = start(args, tmp_path)
     killed = wait_for_epochs(sqlite_url, proc, 2)
     proc.kill()
@@ -149,14 +149,14 @@ def test_corrupt_or_missing_checkpoint_means_training_from_scratch(tmp_path: Pat
 
 @pytest.mark.slow
 def test_ten_random_kill_9_points_in_a_row_lose_nothing(
-    tmp_path: Path, space_file: Path, sqlite_url: str
+    tmp_path: Path, slow_space: Path, sqlite_url: str
 ) -> None:
     """kill -9 at 10 random moments (start-up, mid-epoch, mid-checkpoint, between trials...),
     each followed by a rerun; then one last rerun finishes the study."""
     import random
 
     rng = random.Random(4)
-    args = study_args(space_file, sqlite_url, n_trials=4)
+    args = study_args(slow_space, sqlite_url, n_trials=4)
     completed: dict[int, float] = {}
     for kill in range(10):
         proc = start(args, tmp_path)
