@@ -39,6 +39,7 @@ class RunConfig:
     data_dir: str = "data"
     quiet: bool = False
     verbose: bool = False
+    artifacts: bool = True  # curve PNGs, best checkpoint, confusion matrix (hpo.artifacts)
 
     @property
     def name(self) -> str:

@@ -15,6 +15,7 @@ import optuna
 from lightning.pytorch.callbacks import EarlyStopping
 from optuna_integration import PyTorchLightningPruningCallback
 
+from hpo.artifacts import TrialArtifacts, artifact_store
 from hpo.config import RunConfig
 from hpo.curve import EpochCurve
 from hpo.data import TensorDataModule, create_datamodule
@@ -96,6 +97,8 @@ def run_trial(
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
         EarlyStopping(monitor="val_loss", check_finite=True, patience=config.max_epochs + 1),
     ]
+    if config.artifacts:
+        callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
     trainer = make_trainer(config, callbacks)
     trial.set_user_attr("n_params", built.n_params)
     start = time.perf_counter()

@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show Lightning's progress bars, summaries and Optuna's log",
     )
+    p.add_argument(
+        "--no-artifacts",
+        dest="artifacts",
+        action="store_false",
+        help="skip the dashboard artifacts (curve PNGs, best checkpoint, confusion matrix)",
+    )
     p.add_argument("--list", action="store_true", help="list registered components and exit")
     p.add_argument("--version", action="version", version=f"hpo {__version__}")
     return p
@@ -175,10 +181,12 @@ def run(config: RunConfig, command: str) -> int:
     from hpo.budget import Budget, TooManyFailures, counted_trials, run_to_budget
     from hpo.objective import Objective
     from hpo.progress import ConsoleProgress, summary
+    from hpo.study_notes import describe_study
 
     space = validate(config)
     quiet_libraries(config.verbose)
     study = open_study(config, space, command)
+    describe_study(study, config, space, command)
     done = counted_trials(study)
     say = (lambda *_: None) if config.quiet else print
     say(
