@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: setup study test test-all lint clean-studies
+.PHONY: setup study test test-all lint clean-studies dashboard
 
 setup: $(STAMP)
 
@@ -31,3 +31,7 @@ lint: setup
 
 clean-studies:
 	rm -rf studies/*.db studies/*/
+
+# optuna-dashboard on 127.0.0.1:8080 with the artifact store; ARGS="--storage URL --port P"
+dashboard: setup
+	$(PY) -m hpo.dashboard $(ARGS)

@@ -31,7 +31,7 @@ SERVER_ARTIFACT_DIR = Path("studies/artifacts")
 BEST_ATTR = "best_checkpoint"
 
 
-def artifact_dir(storage_url: str) -> Path:
+def default_artifact_dir(storage_url: str) -> Path:
     """Beside a storage file (`studies/hpo.db` → `studies/hpo-artifacts/`), else
     `studies/artifacts/`."""
     path = file_path(storage_url)
@@ -43,7 +43,7 @@ def artifact_dir(storage_url: str) -> Path:
 def artifact_store(
     storage_url: str, directory: str | Path | None = None
 ) -> FileSystemArtifactStore:
-    target = Path(directory) if directory is not None else artifact_dir(storage_url)
+    target = Path(directory) if directory is not None else default_artifact_dir(storage_url)
     target.mkdir(parents=True, exist_ok=True)
     return FileSystemArtifactStore(str(target))
 

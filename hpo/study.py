@@ -25,6 +25,9 @@ from hpo.storage import check_storage_url, file_path, redact, scheme_of
 
 #: `python -m hpo.study NAME …` hands the rest of the line to NAME's module `main(argv)`.
 SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS["export"] = "hpo.export"  # trials table as CSV/Parquet
+SUBCOMMANDS["best"] = "hpo.best"  # best parameters as YAML
+SUBCOMMANDS["retrain"] = "hpo.retrain"  # train a YAML configuration, report test accuracy
 
 
 def build_parser() -> argparse.ArgumentParser:

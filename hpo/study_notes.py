@@ -16,7 +16,7 @@ import optuna
 import yaml
 
 from hpo import __version__
-from hpo.artifacts import artifact_dir
+from hpo.artifacts import default_artifact_dir
 from hpo.config import IDENTITY, RunConfig
 from hpo.search_space import SearchSpace
 from hpo.storage import redact
@@ -53,7 +53,7 @@ def describe_study(
     study.set_user_attr("versions", library_versions())
     study.set_user_attr("reproduce", reproduce_command(config))
     if config.artifacts:
-        study.set_user_attr("artifact_dir", str(artifact_dir(config.storage).resolve()))
+        study.set_user_attr("artifact_dir", str(default_artifact_dir(config.storage).resolve()))
     if not get_note(study):
         save_note(study, study_note(study.study_name, config, space, command))
 
