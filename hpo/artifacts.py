@@ -126,7 +126,7 @@ def confusion_matrix(module: pl.LightningModule, batches: Any) -> Any:
 
     was_training = module.training
     module.eval()
-    num_classes = module.val_acc.num_classes
+    num_classes = module.num_classes
     counts = MulticlassConfusionMatrix(num_classes=num_classes)
     for x, y in batches:
         counts.update(module(x.to(module.device)).argmax(dim=1).cpu(), y)

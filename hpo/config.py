@@ -39,6 +39,7 @@ class RunConfig:
     data_dir: str = "data"
     quiet: bool = False
     verbose: bool = False
+    threads: int = 1  # torch intra-op threads per trial; parallelise across trials (workers)
     artifacts: bool = True  # curve PNGs, best checkpoint, confusion matrix (hpo.artifacts)
 
     @property

@@ -12,6 +12,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import optuna
+import torch
 from lightning.pytorch.callbacks import EarlyStopping
 from optuna_integration import PyTorchLightningPruningCallback
 
@@ -38,6 +39,7 @@ def build(params: dict[str, Any], config: RunConfig) -> Built:
 
     The weights are seeded with the run's seed, so every trial starts from the same
     initialisation for its architecture and trials differ only by their hyperparameters."""
+    torch.set_num_threads(config.threads)  # see RunConfig.threads and benchmarks/README.md
     routed = route(params, config.model, config.dataset)
     dm = create_datamodule(
         config.dataset, seed=config.seed, data_dir=config.data_dir, **routed.data
