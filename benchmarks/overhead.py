@@ -9,7 +9,8 @@ and (b) one trial through `hpo.objective.Objective` (Lightning Trainer, EpochCur
 pruning callback, median pruner, SQLite storage), optionally (c) the same with the dashboard
 artifacts on. Same network, data, optimizer, batch size and epochs. Each pair runs at E epochs and
 at 1 epoch, so the difference b − a splits into a fixed cost per trial and a cost per epoch.
-Medians over the repeats are printed; the CPU may be shared, so only ratios within a run count.
+Medians over the repeats are printed, in CPU seconds of this process (one torch thread)
+unless --wall; the CPU may be shared, so only ratios within a run count.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from hpo.optimizers import create_optimizer  # noqa: E402
 from hpo.search_space import SearchSpace  # noqa: E402
 from hpo.storage import open_storage  # noqa: E402
 from hpo.study import quiet_libraries  # noqa: E402
+
+#: CPU seconds of this process by default: every trial runs on one torch thread, and CPU time is
+#: far less disturbed than wall time by other work on a shared machine (--wall to compare).
+clock = time.process_time
 
 PARAMS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "width": 2}
 
@@ -74,7 +79,7 @@ def plain_loop(case: Case, epochs: int, seed: int = 0) -> float:
     """Seconds for the raw PyTorch loop, data already in memory (as for the trial)."""
     dm = create_datamodule(case.dataset, batch_size=PARAMS["batch_size"], seed=seed)
     dm.setup("fit")
-    start = time.perf_counter()
+    start = clock()
     torch.manual_seed(seed)
     net = create_model(
         "mnist_cnn",
@@ -106,7 +111,7 @@ def plain_loop(case: Case, epochs: int, seed: int = 0) -> float:
                 logits = net(x_val[i : i + 256])
                 total_loss += F.cross_entropy(logits, y_val[i : i + 256], reduction="sum").item()
                 correct += (logits.argmax(1) == y_val[i : i + 256]).sum().item()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def one_trial(study: optuna.Study, case: Case, epochs: int, artifacts: bool) -> float:
@@ -120,9 +125,9 @@ def one_trial(study: optuna.Study, case: Case, epochs: int, artifacts: bool) -> 
     )
     fixed = {k: v for k, v in PARAMS.items()}
     objective = Objective(config, SearchSpace({}, fixed))
-    start = time.perf_counter()
+    start = clock()
     study.optimize(objective, n_trials=1)
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     state = study.trials[-1].state
     assert state == optuna.trial.TrialState.COMPLETE, state
     return elapsed
@@ -187,11 +192,18 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--only", choices=["digits", "synthetic28"], default=None)
     p.add_argument("--no-artifacts", action="store_true", help="skip the (c) runs")
+    p.add_argument("--wall", action="store_true", help="wall-clock instead of CPU time")
     args = p.parse_args()
+    global clock
+    clock = time.perf_counter if args.wall else time.process_time
     quiet_libraries(verbose=False)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(RunConfig.threads)  # what every trial uses (hpo.objective.build)
-    print(f"torch threads: {torch.get_num_threads()}", flush=True)
+    print(
+        f"torch threads: {torch.get_num_threads()}; clock: {clock.__name__}; "
+        f"{RunConfig.threads} thread per trial",
+        flush=True,
+    )
     cases = [Case("digits", 10), Case("synthetic28", 3)]
     for case in cases:
         if args.only and case.dataset != args.only:

@@ -4,7 +4,7 @@
     confusion_png(matrix, "confusion.png", title="best trial 3, validation split")
 
 matplotlib's object API on the Agg canvas (no pyplot, no display, no global figure state); the
-figures are small and low-dpi so one costs tens of milliseconds (see benchmarks/README.md).
+figures are small, low-dpi and laid out by hand: a curve costs ~0.1 s (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ def _figure(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    # Fixed margins (subplots_adjust) instead of a layout engine: half the drawing time.
+    fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
 
@@ -58,6 +59,7 @@ def curve_png(rows: Sequence[dict[str, float | None]], path: Path | str, title: 
         if ax.lines:
             ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.88, wspace=0.3)
     fig.savefig(path, format="png")
     return Path(path)
 
@@ -80,5 +82,6 @@ def confusion_png(matrix: np.ndarray, path: Path | str, title: str) -> Path:
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title, fontsize=8)
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.92)
     fig.savefig(path, format="png")
     return Path(path)
