@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import cli_env, run_cli
+from helpers import cli_env
 from study_fixtures import small_study  # noqa: F401  (session fixture)
+
+from hpo.dashboard import main as dashboard_main
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Kept for a look after the run (the test prints where).
