@@ -1,5 +1,5 @@
 """A small real study (run once per test session through the real CLI), shared by the dashboard,
-artifact and export tests: `from study_fixtures import small_study`."""
+artifact and export tests through the `small_study` fixture (a plugin of tests/conftest.py)."""
 
 from __future__ import annotations
 

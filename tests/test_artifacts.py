@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from optuna.artifacts import get_all_artifact_meta
 from optuna_dashboard import get_note
-from study_fixtures import small_study  # noqa: F401  (session fixture)
 
 from hpo.artifacts import artifact_store, default_artifact_dir
 from hpo.config import RunConfig
@@ -19,7 +18,7 @@ def read_artifact(url: str, artifact_id: str) -> bytes:
         return f.read()
 
 
-def test_every_trial_has_its_learning_curve_png(small_study):  # noqa: F811
+def test_every_trial_has_its_learning_curve_png(small_study):
     study = small_study.load()
     assert default_artifact_dir(small_study.url) == small_study.directory / "study-artifacts"
     for trial in study.trials:
@@ -28,7 +27,7 @@ def test_every_trial_has_its_learning_curve_png(small_study):  # noqa: F811
         assert read_artifact(small_study.url, metas[0].artifact_id).startswith(PNG_MAGIC)
 
 
-def test_best_checkpoint_restores_the_best_trials_accuracy(small_study):  # noqa: F811
+def test_best_checkpoint_restores_the_best_trials_accuracy(small_study):
     study = small_study.load()
     best = study.best_trial
     record = study.user_attrs["best_checkpoint"]
@@ -53,7 +52,7 @@ def test_best_checkpoint_restores_the_best_trials_accuracy(small_study):  # noqa
     assert abs(accuracy - best.user_attrs["curve"][-1]["val_acc"]) < 1e-5
 
 
-def test_study_attrs_and_note_reproduce_the_study(small_study):  # noqa: F811
+def test_study_attrs_and_note_reproduce_the_study(small_study):
     study = small_study.load()
     attrs = study.user_attrs
     assert attrs["dataset"] == "digits" and attrs["model"] == "mnist_cnn"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from helpers import cli_env
-from study_fixtures import small_study  # noqa: F401  (session fixture)
 
 from hpo.dashboard import main as dashboard_main
 
@@ -42,7 +41,7 @@ def get_json(url: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def dashboard(small_study) -> Iterator[str]:  # noqa: F811
+def dashboard(small_study) -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "hpo.dashboard", "--storage", small_study.url, "--port", str(port)],
@@ -71,7 +70,7 @@ def dashboard(small_study) -> Iterator[str]:  # noqa: F811
         server.wait(timeout=30)
 
 
-def test_api_returns_our_study_with_trials_artifacts_and_note(dashboard, small_study):  # noqa: F811
+def test_api_returns_our_study_with_trials_artifacts_and_note(dashboard, small_study):
     summaries = get_json(f"{dashboard}/api/studies")["study_summaries"]
     assert [s["study_name"] for s in summaries] == [small_study.name]
     detail = get_json(f"{dashboard}/api/studies/{summaries[0]['study_id']}")
@@ -92,7 +91,7 @@ def test_api_returns_our_study_with_trials_artifacts_and_note(dashboard, small_s
         assert response.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-def test_page_in_headless_chromium_shows_the_study(dashboard, small_study, tmp_path):  # noqa: F811
+def test_page_in_headless_chromium_shows_the_study(dashboard, small_study, tmp_path):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium (see .ci/run)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
@@ -125,19 +124,17 @@ def test_page_in_headless_chromium_shows_the_study(dashboard, small_study, tmp_p
     print(f"screenshot: {shot}")
 
 
-def test_cli_refuses_a_missing_storage_and_a_busy_port(small_study, tmp_path):  # noqa: F811
-    missing = run_cli("hpo.dashboard", "--storage", f"sqlite:///{tmp_path}/none.db", cwd=tmp_path)
-    assert missing.returncode == 2 and "no study storage" in missing.stderr
-    assert len(missing.stderr.strip().splitlines()) == 1
+def test_cli_refuses_a_missing_storage_and_a_busy_port(small_study, tmp_path, capsys):
+    assert dashboard_main(["--storage", f"sqlite:///{tmp_path}/none.db"]) == 2
+    err = capsys.readouterr().err
+    assert "no study storage" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "none.db").exists()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        taken = run_cli(
-            "hpo.dashboard", "--storage", small_study.url, "--port", str(port), cwd=tmp_path
-        )
-    assert taken.returncode == 2 and "already in use" in taken.stderr
+        assert dashboard_main(["--storage", small_study.url, "--port", str(port)]) == 2
+    assert "already in use" in capsys.readouterr().err
 
 
 def test_chromium_is_the_debian_binary():

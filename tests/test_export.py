@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import file_digest, run_cli
-from study_fixtures import small_study  # noqa: F401  (session fixture)
 
 from hpo.study import main as study_main
 
@@ -38,7 +37,7 @@ def assert_table_equals_storage(frame: pd.DataFrame, study) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_export_holds_exactly_what_the_storage_holds(small_study, tmp_path, fmt, capsys):  # noqa: F811
+def test_export_holds_exactly_what_the_storage_holds(small_study, tmp_path, fmt, capsys):
     before = file_digest(small_study.db)
     out = tmp_path / f"trials.{fmt}"
     code, _, err = call(
@@ -54,7 +53,7 @@ def test_export_holds_exactly_what_the_storage_holds(small_study, tmp_path, fmt,
     assert file_digest(small_study.db) == before
 
 
-def test_export_and_best_errors_are_one_line(small_study, tmp_path, capsys):  # noqa: F811
+def test_export_and_best_errors_are_one_line(small_study, tmp_path, capsys):
     before = file_digest(small_study.db)
     cases = [
         (["export", "--format", "xlsx", "--storage", small_study.url], "csv, parquet"),
@@ -71,7 +70,7 @@ def test_export_and_best_errors_are_one_line(small_study, tmp_path, capsys):  # 
     assert file_digest(small_study.db) == before
 
 
-def test_best_yaml_retrains_to_the_best_trials_value(small_study, tmp_path, capsys):  # noqa: F811
+def test_best_yaml_retrains_to_the_best_trials_value(small_study, tmp_path, capsys):
     study = small_study.load()
     code, best_yaml, err = call(capsys, "best", "--storage", small_study.url)
     assert code == 0, err
