@@ -62,11 +62,14 @@ class TrialArtifacts(pl.Callback):
         self.trial, self.curve, self.metric, self.store = trial, curve, metric, store
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        from hpo.objective import divergence, divergence_threshold  # (objective imports us)
+
         self._upload_curve()
         value = self.metric.value(self.curve.rows)
-        if self.curve.first_non_finite() is None and math.isfinite(value):
-            if _improves(self.trial.study, value):
-                self._upload_best(trainer, pl_module, value)
+        threshold = divergence_threshold(trainer.datamodule.num_classes)
+        healthy = divergence(self.curve.rows, threshold) is None and math.isfinite(value)
+        if healthy and _improves(self.trial.study, value):
+            self._upload_best(trainer, pl_module, value)
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException

@@ -81,6 +81,8 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(f"--max-epochs must be at least 1, got {config.max_epochs}")
     if config.timeout is not None and config.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {config.timeout}")
+    if config.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {config.threads}")
     if config.pruner_startup < 0 or config.pruner_warmup < 0:
         raise UsageError("--pruner-startup and --pruner-warmup must be 0 or more")
 

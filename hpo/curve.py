@@ -5,8 +5,6 @@ The rows give the trial its value (see `hpo.metrics`), its epoch count, and its 
 
 from __future__ import annotations
 
-import math
-
 import lightning.pytorch as pl
 
 
@@ -29,14 +27,6 @@ class EpochCurve(pl.Callback):
     def epochs(self) -> int:
         """Epochs whose validation ran (a pruned epoch counts: it was trained)."""
         return sum(1 for row in self.rows if any(k.startswith("val_") for k in row))
-
-    def first_non_finite(self) -> tuple[int, str] | None:
-        """(epoch, metric) of the first NaN/inf loss, if training diverged."""
-        for row in self.rows:
-            for key in ("train_loss", "val_loss"):
-                if key in row and not math.isfinite(row[key]):
-                    return int(row["epoch"]), key
-        return None
 
     def _row(self, epoch: int) -> dict[str, float]:
         if not self.rows or self.rows[-1]["epoch"] != epoch:

@@ -90,14 +90,14 @@ def run_trial(
 ) -> float:
     """Fit one configuration, reporting `metric.monitor` each epoch to the pruner.
 
-    Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss became
-    NaN/inf: Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which."""
+    Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss diverged:
+    Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which."""
     built = build(params, config)
     curve = EpochCurve()
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
-        EarlyStopping(monitor="val_loss", check_finite=True, patience=config.max_epochs + 1),
+        *divergence_stops(built.datamodule.num_classes, config.max_epochs),
     ]
     if config.artifacts:
         callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
@@ -112,13 +112,45 @@ def run_trial(
     except Exception as exc:
         _record(trial, curve, start, f"failed: {type(exc).__name__}: {exc}")
         raise
-    diverged = curve.first_non_finite()
+    diverged = divergence(curve.rows, divergence_threshold(built.datamodule.num_classes))
     if diverged is not None:
-        epoch, key = diverged
-        _record(trial, curve, start, f"diverged: {key} not finite at epoch {epoch + 1}")
-        raise optuna.TrialPruned(f"diverged at epoch {epoch + 1}")
+        _record(trial, curve, start, f"diverged: {diverged}")
+        raise optuna.TrialPruned(f"diverged: {diverged}")
     _record(trial, curve, start, "completed")
     return metric.value(curve.rows)
+
+
+def divergence_threshold(num_classes: int) -> float:
+    """A loss this high means the weights blew up: 100× the cross-entropy of a uniform guess.
+
+    With ReLU networks an exploding learning rate often leaves the loss huge but finite (dead
+    units), so NaN/inf alone would miss most divergences."""
+    return 100.0 * math.log(max(num_classes, 2))
+
+
+def divergence_stops(num_classes: int, max_epochs: int) -> list[EarlyStopping]:
+    """Lightning's EarlyStopping, used only to end a fit whose train or val loss diverged."""
+    threshold = divergence_threshold(num_classes)
+    return [
+        EarlyStopping(
+            monitor=key,
+            check_finite=True,
+            divergence_threshold=threshold,
+            patience=max_epochs + 1,
+            check_on_train_epoch_end=key.startswith("train"),
+        )
+        for key in ("train_loss", "val_loss")
+    ]
+
+
+def divergence(rows: list[dict[str, float]], threshold: float) -> str | None:
+    """'train_loss=nan at epoch 2'-style description of the first diverged epoch, if any."""
+    for row in rows:
+        for key in ("train_loss", "val_loss"):
+            value = row.get(key)
+            if value is not None and not (math.isfinite(value) and value <= threshold):
+                return f"{key}={value:.3g} at epoch {int(row['epoch']) + 1}"
+    return None
 
 
 def _record(trial: optuna.Trial, curve: EpochCurve, start: float, reason: str) -> None:

@@ -30,69 +30,47 @@ SUBCOMMANDS["best"] = "hpo.best"  # best parameters as YAML
 SUBCOMMANDS["retrain"] = "hpo.retrain"  # train a YAML configuration, report test accuracy
 
 
+# fmt: off
 def build_parser() -> argparse.ArgumentParser:
     d = RunConfig
     p = ArgumentParser(prog="python -m hpo.study", description=__doc__.splitlines()[0])
-    p.add_argument("--sampler", default=d.sampler, help="tpe, random, grid, cmaes, qmc, gp")
-    p.add_argument("--pruner", default=d.pruner, help="median, percentile, hyperband, asha, none")
-    p.add_argument(
-        "--pruner-startup",
-        type=int,
-        default=d.pruner_startup,
-        help="trials that run in full before pruning starts (default %(default)s)",
-    )
-    p.add_argument(
-        "--pruner-warmup",
-        type=int,
-        default=d.pruner_warmup,
-        help="epochs of each trial that are never pruned (default %(default)s)",
-    )
-    p.add_argument(
-        "--n-trials",
-        type=int,
-        default=d.n_trials,
-        help="the study's total trials; a rerun continues to it (default %(default)s)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        help="stop starting new trials after this many seconds",
-    )
-    p.add_argument(
-        "--max-epochs",
-        type=int,
-        default=d.max_epochs,
-        help="epochs per trial (default %(default)s)",
-    )
-    p.add_argument("--dataset", default=d.dataset, help="default %(default)s; see --list")
-    p.add_argument("--model", default=d.model, help="default %(default)s; see --list")
-    p.add_argument("--space", default=d.space, help="search space YAML (default %(default)s)")
-    p.add_argument("--metric", default=d.metric, help="val_acc (maximise) or val_loss (minimise)")
-    p.add_argument("--storage", default=d.storage, help="storage URL (default %(default)s)")
-    p.add_argument("--study-name", default=None, help="default: <dataset>-<model>-<sampler>")
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=d.seed,
-        help="seeds the sampler, the data split and the weights (default %(default)s)",
-    )
-    p.add_argument("--data-dir", default=d.data_dir, help="where datasets are read/downloaded")
-    p.add_argument("--quiet", action="store_true", help="print only the final summary")
-    p.add_argument(
-        "--verbose",
-        action="store_true",
-        help="show Lightning's progress bars, summaries and Optuna's log",
-    )
-    p.add_argument(
-        "--no-artifacts",
-        dest="artifacts",
-        action="store_false",
-        help="skip the dashboard artifacts (curve PNGs, best checkpoint, confusion matrix)",
-    )
-    p.add_argument("--list", action="store_true", help="list registered components and exit")
-    p.add_argument("--version", action="version", version=f"hpo {__version__}")
+    add = p.add_argument
+    add("--sampler", default=d.sampler, metavar="NAME", help="tpe, random, grid, cmaes, qmc, gp")
+    add("--pruner", default=d.pruner, metavar="NAME",
+        help="median, percentile, hyperband, asha, none")
+    add("--pruner-startup", type=int, default=d.pruner_startup, metavar="N",
+        help="trials that run in full before pruning starts (default %(default)s)")
+    add("--pruner-warmup", type=int, default=d.pruner_warmup, metavar="EPOCHS",
+        help="epochs of each trial that are never pruned (default %(default)s)")
+    add("--n-trials", type=int, default=d.n_trials, metavar="N",
+        help="the study's total trials; a rerun continues to it (default %(default)s)")
+    add("--timeout", type=float, default=None, metavar="SECONDS",
+        help="stop starting new trials after this many seconds")
+    add("--max-epochs", type=int, default=d.max_epochs, metavar="N",
+        help="epochs per trial (default %(default)s)")
+    add("--dataset", default=d.dataset, metavar="NAME", help="default %(default)s; see --list")
+    add("--model", default=d.model, metavar="NAME", help="default %(default)s; see --list")
+    add("--space", default=d.space, metavar="YAML",
+        help="search space file (default %(default)s)")
+    add("--metric", default=d.metric, metavar="NAME",
+        help="val_acc (maximise, default) or val_loss (minimise)")
+    add("--storage", default=d.storage, metavar="URL", help="default %(default)s")
+    add("--study-name", metavar="NAME", help="default: <dataset>-<model>-<sampler>")
+    add("--seed", type=int, default=d.seed, metavar="N",
+        help="seeds the sampler, the data split and the weights (default %(default)s)")
+    add("--data-dir", default=d.data_dir, metavar="DIR",
+        help="where datasets are read or downloaded (default %(default)s)")
+    add("--quiet", action="store_true", help="print only the final summary")
+    add("--verbose", action="store_true",
+        help="show Lightning's progress bars and summaries and Optuna's log")
+    add("--no-artifacts", dest="artifacts", action="store_false",
+        help="skip the dashboard artifacts (curve PNGs, best checkpoint, confusion matrix)")
+    add("--threads", type=int, default=d.threads, metavar="N",
+        help="torch threads per trial (default %(default)s: run workers to use more cores)")
+    add("--list", action="store_true", help="list models, datasets, samplers, pruners, metrics")
+    add("--version", action="version", version=f"hpo {__version__}")
     return p
+# fmt: on
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
