@@ -9,8 +9,8 @@ and (b) one trial through `hpo.objective.Objective` (Lightning Trainer, EpochCur
 pruning callback, median pruner, SQLite storage), optionally (c) the same with the dashboard
 artifacts on. Same network, data, optimizer, batch size and epochs. Each pair runs at E epochs and
 at 1 epoch, so the difference b − a splits into a fixed cost per trial and a cost per epoch.
-Medians over the repeats are printed, in CPU seconds of this process (one torch thread)
-unless --wall; the CPU may be shared, so only ratios within a run count.
+Medians over the repeats are printed, in CPU seconds of this process (one torch thread) and in
+wall seconds; the CPU may be shared, so only ratios within a run count.
 """
 
 from __future__ import annotations
@@ -38,9 +38,18 @@ from hpo.search_space import SearchSpace  # noqa: E402
 from hpo.storage import open_storage  # noqa: E402
 from hpo.study import quiet_libraries  # noqa: E402
 
-#: CPU seconds of this process by default: every trial runs on one torch thread, and CPU time is
-#: far less disturbed than wall time by other work on a shared machine (--wall to compare).
-clock = time.process_time
+
+class Clock:
+    """Wall and CPU seconds since start. CPU time of this process is far less disturbed by other
+    work on a shared machine (every trial runs on one torch thread), but misses time spent
+    waiting, e.g. on SQLite's fsync: both are reported."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def stop(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
 
 PARAMS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "width": 2}
 
@@ -75,11 +84,11 @@ class Case:
     epochs: int
 
 
-def plain_loop(case: Case, epochs: int, seed: int = 0) -> float:
+def plain_loop(case: Case, epochs: int, seed: int = 0) -> tuple[float, float]:
     """Seconds for the raw PyTorch loop, data already in memory (as for the trial)."""
     dm = create_datamodule(case.dataset, batch_size=PARAMS["batch_size"], seed=seed)
     dm.setup("fit")
-    start = clock()
+    clock = Clock()
     torch.manual_seed(seed)
     net = create_model(
         "mnist_cnn",
@@ -111,10 +120,12 @@ def plain_loop(case: Case, epochs: int, seed: int = 0) -> float:
                 logits = net(x_val[i : i + 256])
                 total_loss += F.cross_entropy(logits, y_val[i : i + 256], reduction="sum").item()
                 correct += (logits.argmax(1) == y_val[i : i + 256]).sum().item()
-    return clock() - start
+    return clock.stop()
 
 
-def one_trial(study: optuna.Study, case: Case, epochs: int, artifacts: bool) -> float:
+def one_trial(
+    study: optuna.Study, case: Case, epochs: int, artifacts: bool
+) -> tuple[float, float]:
     """Seconds for `study.optimize(objective, n_trials=1)`: sampling, build, fit, storage."""
     config = RunConfig(
         dataset=case.dataset,
@@ -125,9 +136,9 @@ def one_trial(study: optuna.Study, case: Case, epochs: int, artifacts: bool) -> 
     )
     fixed = {k: v for k, v in PARAMS.items()}
     objective = Objective(config, SearchSpace({}, fixed))
-    start = clock()
+    clock = Clock()
     study.optimize(objective, n_trials=1)
-    elapsed = clock() - start
+    elapsed = clock.stop()
     state = study.trials[-1].state
     assert state == optuna.trial.TrialState.COMPLETE, state
     return elapsed
@@ -145,8 +156,11 @@ def new_study(directory: Path, name: str) -> optuna.Study:
     return study
 
 
-def measure(case: Case, repeats: int, with_artifacts: bool) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {}
+Times = dict[str, list[tuple[float, float]]]
+
+
+def measure(case: Case, repeats: int, with_artifacts: bool) -> Times:
+    times: Times = {}
     with tempfile.TemporaryDirectory() as tmp:
         studies = {art: new_study(Path(tmp), f"{case.dataset}-art{art}") for art in (False, True)}
         plain_loop(case, 1)  # warm-up: data load, first-call allocations
@@ -164,26 +178,26 @@ def measure(case: Case, repeats: int, with_artifacts: bool) -> dict[str, list[fl
     return times
 
 
-def report(case: Case, times: dict[str, list[float]]) -> str:
-    med = {k: statistics.median(v) for k, v in times.items()}
+def report(case: Case, times: Times) -> str:
     e = case.epochs
-    extra_e, extra_1 = med[f"b{e}"] - med[f"a{e}"], med["b1"] - med["a1"]
-    per_epoch = (extra_e - extra_1) / (e - 1)
-    fixed = extra_1 - per_epoch
-    a, b = med[f"a{e}"], med[f"b{e}"]
-    lines = [
-        f"{case.dataset}, {e} epochs, {len(times[f'a{e}'])} repeats (medians):",
-        f"  plain loop    {a:7.3f} s   (1 epoch: {med['a1']:.3f} s)",
-        f"  trial         {b:7.3f} s   (1 epoch: {med['b1']:.3f} s)",
-        f"  ratio b/a     {b / a:7.3f}   (1 epoch: {med['b1'] / med['a1']:.3f})",
-        f"  fixed cost    {fixed:7.3f} s per trial; per epoch {per_epoch:+.3f} s",
-    ]
-    if f"c{e}" in med:
-        c = med[f"c{e}"]
-        lines.append(
-            f"  + artifacts   {c:7.3f} s   ratio c/a {c / a:.3f}, "
-            f"artifacts cost {c - b:+.3f} s per trial"
-        )
+    lines = [f"{case.dataset}, {e} epochs, {len(times[f'a{e}'])} repeats (medians):"]
+    for index, clock in ((1, "CPU"), (0, "wall")):
+        med = {k: statistics.median(t[index] for t in v) for k, v in times.items()}
+        a, b = med[f"a{e}"], med[f"b{e}"]
+        extra_e, extra_1 = b - a, med["b1"] - med["a1"]
+        per_epoch = (extra_e - extra_1) / (e - 1)
+        fixed = extra_1 - per_epoch
+        lines += [
+            f"  [{clock}] plain loop {a:.3f} s, trial {b:.3f} s: ratio b/a {b / a:.3f} "
+            f"(1 epoch: {med['a1']:.3f} s vs {med['b1']:.3f} s)",
+            f"  [{clock}] fixed cost {fixed:+.3f} s per trial, {per_epoch:+.3f} s per epoch",
+        ]
+        if f"c{e}" in med:
+            c = med[f"c{e}"]
+            lines.append(
+                f"  [{clock}] with artifacts {c:.3f} s: ratio c/a {c / a:.3f}, "
+                f"artifacts {c - b:+.3f} s per trial"
+            )
     return "\n".join(lines)
 
 
@@ -192,18 +206,11 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--only", choices=["digits", "synthetic28"], default=None)
     p.add_argument("--no-artifacts", action="store_true", help="skip the (c) runs")
-    p.add_argument("--wall", action="store_true", help="wall-clock instead of CPU time")
     args = p.parse_args()
-    global clock
-    clock = time.perf_counter if args.wall else time.process_time
     quiet_libraries(verbose=False)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(RunConfig.threads)  # what every trial uses (hpo.objective.build)
-    print(
-        f"torch threads: {torch.get_num_threads()}; clock: {clock.__name__}; "
-        f"{RunConfig.threads} thread per trial",
-        flush=True,
-    )
+    print(f"torch threads: {torch.get_num_threads()} (RunConfig.threads)", flush=True)
     cases = [Case("digits", 10), Case("synthetic28", 3)]
     for case in cases:
         if args.only and case.dataset != args.only:
