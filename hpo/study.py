@@ -200,6 +200,9 @@ def run(config: RunConfig, command: str) -> int:
         print(f"Timeout after {config.timeout:g} s: {counted_trials(study)} trials finished.")
     print(summary(study, config.metric))
     print(f"Inspect it:  {dashboard_command(config.storage)}")
+    if config.artifacts:
+        storage = shlex.quote(redact(config.storage))
+        print(f"  with its artifacts:  python -m hpo.dashboard --storage {storage}")
     return 0
 
 
