@@ -70,10 +70,7 @@ def open_storage(url: str) -> BaseStorage:
             path = file_path(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(scheme))
-            if path is not None:
-                _sqlite_write_ahead_log(storage)
-            return storage
+            return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(scheme))
         if scheme == "journal":
             path = file_path(url)
             assert path is not None
@@ -93,24 +90,6 @@ def _engine_kwargs(scheme: str) -> dict[str, object]:
         # Wait for a lock instead of failing with "database is locked" (optuna#820).
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
     return {"pool_pre_ping": True}
-
-
-def _sqlite_write_ahead_log(storage: optuna.storages.RDBStorage) -> None:
-    """WAL journal, synced at checkpoints: a commit costs ~0.02 ms instead of an fsync
-    (~20 ms on a busy disk, ~30 commits per trial: benchmarks/README.md), readers such as the
-    dashboard no longer block a running study, and a killed process loses nothing committed.
-    Only a power cut can lose the last commits. WAL needs a local disk: on NFS use journal:///.
-    """
-    import sqlalchemy
-
-    def pragmas(dbapi_connection: object, _record: object) -> None:
-        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    sqlalchemy.event.listen(storage.engine, "connect", pragmas)
-    storage.engine.dispose()  # connections opened before the listener get replaced
 
 
 def _check_writable(path: Path) -> None:
