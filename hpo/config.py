@@ -31,6 +31,7 @@ class RunConfig:
     max_epochs: int = 15
     metric: str = "val_acc"
     seed: int = 0
+    limit_batches: float | None = None  # batches (int) or fraction per epoch; smoke tests only
     # --- how this run goes ---
     n_trials: int = 30
     timeout: float | None = None
@@ -41,6 +42,8 @@ class RunConfig:
     verbose: bool = False
     threads: int = 1  # torch intra-op threads per trial; parallelise across trials (workers)
     artifacts: bool = True  # curve PNGs, best checkpoint, confusion matrix (hpo.artifacts)
+    loggers: str = ""  # "csv", "tensorboard" or both, comma-separated: per-trial logs in studies/
+    test: bool = False  # evaluate each completed trial on the test split (trial attr test_acc)
 
     @property
     def name(self) -> str:
@@ -70,6 +73,7 @@ class RunConfig:
 
 IDENTITY = (
     "dataset model space sampler pruner pruner_startup pruner_warmup max_epochs metric seed"
+    " limit_batches"
 ).split()
 
 
@@ -85,6 +89,11 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(f"--threads must be at least 1, got {config.threads}")
     if config.pruner_startup < 0 or config.pruner_warmup < 0:
         raise UsageError("--pruner-startup and --pruner-warmup must be 0 or more")
+    if config.limit_batches is not None and config.limit_batches <= 0:
+        raise UsageError(f"--limit-batches must be positive, got {config.limit_batches}")
+    from hpo.loggers import logger_kinds
+
+    logger_kinds(config.loggers)
 
 
 def identity_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:

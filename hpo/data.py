@@ -17,6 +17,7 @@ from functools import lru_cache
 import lightning.pytorch as pl
 import torch
 
+from hpo.errors import UsageError
 from hpo.registry import Registry, accepted_kwargs
 
 DATASETS: Registry[Callable[..., TensorDataModule]] = Registry("dataset")
@@ -44,6 +45,57 @@ class Splits:
     val: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
     num_classes: int
+
+
+def holdout_splits(
+    train: tuple[torch.Tensor, torch.Tensor],
+    test: tuple[torch.Tensor, torch.Tensor],
+    val_fraction: float,
+    seed: int,
+) -> Splits:
+    """A seeded stratified validation split carved out of `train`; the given test split kept.
+
+    Images come in as uint8 (N, C, H, W) and leave as float32 standardised per channel with the
+    training part's mean and std."""
+    if not 0.0 < val_fraction < 1.0:
+        raise UsageError(f"val_fraction must be in (0, 1), e.g. 0.1-0.4; got {val_fraction}")
+    images, labels = train
+    fit_t, val_t = seeded_split(labels, val_fraction, seed)
+    x_fit = images[fit_t].float().div_(255.0)
+    mean = x_fit.mean(dim=(0, 2, 3), keepdim=True)
+    std = x_fit.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
+
+    def standardise(x: torch.Tensor) -> torch.Tensor:
+        return x.float().div_(255.0).sub_(mean).div_(std).contiguous()
+
+    num_classes = int(max(labels.max(), test[1].max() if len(test[1]) else 0)) + 1
+    return Splits(
+        (x_fit.sub_(mean).div_(std).contiguous(), labels[fit_t].contiguous()),
+        (standardise(images[val_t]), labels[val_t].contiguous()),
+        (standardise(test[0]), test[1].contiguous()),
+        num_classes,
+    )
+
+
+def seeded_split(
+    labels: torch.Tensor, fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (kept, held out) with `fraction` held out: stratified by class when every class
+    can be represented, else a plain seeded shuffle (tiny datasets)."""
+    from sklearn.model_selection import train_test_split
+
+    index = torch.arange(len(labels)).numpy()
+    counts = torch.bincount(labels)
+    held = round(fraction * len(labels))
+    classes = int((counts > 0).sum())
+    can_stratify = counts[counts > 0].min() >= 2 and classes <= held <= len(labels) - classes
+    kept, out = train_test_split(
+        index,
+        test_size=fraction,
+        stratify=labels.numpy() if can_stratify else None,
+        random_state=seed,
+    )
+    return torch.as_tensor(kept), torch.as_tensor(out)
 
 
 class TensorLoader:
@@ -121,6 +173,30 @@ class TensorDataModule(pl.LightningDataModule):
         return self.splits
 
 
+class LazyDataModule(TensorDataModule):
+    """A data module whose splits come from `load` (which caches them per process), after
+    `prepare` (e.g. a download) has made the files available."""
+
+    def __init__(
+        self,
+        batch_size: int,
+        seed: int,
+        load: Callable[[], Splits],
+        prepare: Callable[[], object] | None = None,
+    ) -> None:
+        super().__init__(batch_size, seed)
+        self._load = load
+        self._prepare = prepare
+
+    def prepare_data(self) -> None:
+        if self._prepare is not None:
+            self._prepare()
+
+    def load_splits(self) -> Splits:
+        self.prepare_data()
+        return self._load()
+
+
 def stratified_splits(
     images: torch.Tensor,
     labels: torch.Tensor,
@@ -182,3 +258,8 @@ def digits(
 ) -> TensorDataModule:
     """scikit-learn's 1,797 8×8 handwritten digits (bundled, offline); 60/20/20 split."""
     return DigitsDataModule(batch_size, seed, val_fraction, test_fraction)
+
+
+# The real datasets (MNIST family, CIFAR, image folders) live in `hpo.datasets`, one module per
+# family; importing them here registers them, so `hpo.data.DATASETS` lists every dataset.
+import hpo.datasets  # noqa: E402, F401

@@ -1,17 +1,23 @@
-"""The LightningModule every trial trains: loss, accuracy, optimizer from hyperparameters.
+"""The LightningModule every trial trains: loss, metrics, optimizer, LR schedule, augmentation.
 
-The network itself comes from `hpo.models`; this module only knows how to train one.
+The network itself comes from `hpo.models`; this module only knows how to train one. Every
+keyword of `LitClassifier` (after `num_classes`) is a hyperparameter a search space may declare.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from hpo.augment import Augmentation
+from hpo.losses import LOSSES
 from hpo.optimizers import create_optimizer
 from hpo.registry import accepted_kwargs
+from hpo.schedulers import SCHEDULERS, ScheduleContext, create_scheduler
 
 
 class EpochSums:
@@ -45,8 +51,11 @@ class EpochSums:
 
 
 class LitClassifier(pl.LightningModule):
-    """Cross-entropy classifier; logs `train_loss`, `train_acc`, `val_loss`, `val_acc` (and
-    `test_*`) once per epoch, as means over the epoch's samples."""
+    """Classifier; logs `train_loss`, `train_acc`, `val_loss` and `val_acc` (and `test_*`) once
+    per epoch, as means over the epoch's samples (`EpochSums`: nothing is logged per step).
+
+    `train_loss` is the chosen `loss`; `val_loss`/`test_loss` are always cross-entropy, so trials
+    that train with different losses stay comparable."""
 
     def __init__(
         self,
@@ -56,6 +65,13 @@ class LitClassifier(pl.LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         momentum: float = 0.9,
+        loss: str = "cross_entropy",
+        lr_schedule: str = "none",
+        lr_step_epochs: int = 10,
+        flip: bool = False,
+        rotation: float = 0.0,
+        scale: float = 0.0,
+        noise: float = 0.0,
     ) -> None:
         super().__init__()
         self.net = net
@@ -64,6 +80,11 @@ class LitClassifier(pl.LightningModule):
         self.lr = lr
         self.weight_decay = weight_decay
         self.momentum = momentum
+        self.loss_fn = LOSSES.get(loss)
+        SCHEDULERS.get(lr_schedule)  # an unknown name fails now, not after the first epoch
+        self.lr_schedule = lr_schedule
+        self.lr_step_epochs = int(lr_step_epochs)
+        self.augmentation = Augmentation(bool(flip), float(rotation), float(scale), float(noise))
         self.sums = {split: EpochSums() for split in ("train", "val", "test")}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -78,12 +99,19 @@ class LitClassifier(pl.LightningModule):
             return batch
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Augment training batches only, on whatever device they now live on."""
+        if self.augmentation.active and self.trainer.training:
+            x, y = batch
+            return self.augmentation(x), y
+        return batch
+
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         x, y = batch
         logits = self(x)
-        loss = F.cross_entropy(logits, y)
+        loss = self.loss_fn(logits, y)
         self.sums["train"].add(loss, logits, y)
         if batch_idx + 1 == self.trainer.num_training_batches:
             # Logged from the last step, not on_train_epoch_end: callbacks (EpochCurve) run
@@ -108,14 +136,31 @@ class LitClassifier(pl.LightningModule):
         logits = self(x)
         self.sums[split].add(F.cross_entropy(logits, y), logits, y)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return create_optimizer(
+    def configure_optimizers(self) -> Any:
+        """The optimizer over the trainable parameters (a frozen base is added later by the
+        fine-tuning callback), with the LR schedule if one is set."""
+        optimizer = create_optimizer(
             self.optimizer_name,
-            self.parameters(),
+            [p for p in self.parameters() if p.requires_grad],
             lr=self.lr,
             weight_decay=self.weight_decay,
             momentum=self.momentum,
         )
+        onecycle = self.lr_schedule == "onecycle"  # the only per-batch schedule
+        context = ScheduleContext(
+            lr=self.lr,
+            max_epochs=self.trainer.max_epochs or 1,
+            total_steps=int(self.trainer.estimated_stepping_batches) if onecycle else 0,
+            step_epochs=self.lr_step_epochs,
+        )
+        scheduler = create_scheduler(self.lr_schedule, optimizer, context)
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """Callbacks the network asks for (e.g. ResNet fine-tuning)."""
+        return list(getattr(self.net, "callbacks", list)())
 
 
 def module_hyperparameters() -> set[str]:

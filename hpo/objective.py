@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import lightning.pytorch as pl
 import optuna
 import torch
 from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.loggers import Logger
 from optuna_integration import PyTorchLightningPruningCallback
 
 from hpo.artifacts import TrialArtifacts, artifact_store
 from hpo.config import RunConfig
 from hpo.curve import EpochCurve
 from hpo.data import TensorDataModule, create_datamodule
+from hpo.errors import UsageError
 from hpo.lit_module import LitClassifier
+from hpo.loggers import trial_loggers
 from hpo.metrics import Metric, create_metric
 from hpo.models import count_parameters, create_model
 from hpo.routing import route
@@ -57,19 +60,29 @@ def build(params: dict[str, Any], config: RunConfig) -> Built:
     return Built(module, dm, count_parameters(net))
 
 
-def make_trainer(config: RunConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
+def make_trainer(
+    config: RunConfig, callbacks: list[pl.Callback], logger: list[Logger] | bool = False
+) -> pl.Trainer:
     """A Trainer that does only what a trial needs: no logger, checkpoints or bars by default."""
+    limit = 1.0 if config.limit_batches is None else _batches(config.limit_batches)
     return pl.Trainer(
         max_epochs=config.max_epochs,
         accelerator="auto",
         devices=1,
-        logger=False,
+        logger=logger,
+        limit_train_batches=limit,
+        limit_val_batches=limit,
         enable_checkpointing=False,
         enable_progress_bar=config.verbose,
         enable_model_summary=config.verbose,
         num_sanity_val_steps=0,
         callbacks=callbacks,
     )
+
+
+def _batches(limit: float) -> int | float:
+    """Lightning reads an int as a number of batches and a float as a fraction."""
+    return int(limit) if float(limit).is_integer() and limit >= 1 else float(limit)
 
 
 class Objective:
@@ -82,7 +95,26 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = self.space.suggest(trial)
-        return run_trial(trial, params, self.config, self.metric)
+        return run_repeats(trial, params, self.config, self.metric)
+
+
+def run_repeats(
+    trial: optuna.Trial, params: dict[str, Any], config: RunConfig, metric: Metric
+) -> float:
+    """`repeats: k` (seed 004): fit the configuration k times with seeds seed, seed+1, … (weights,
+    shuffling and seeded splits); the value is the mean, each repeat's value is kept in the trial
+    attr `repeat_values`. A pruned or failed repeat ends the trial."""
+    repeats = int(route(params, config.model, config.dataset).objective.get("repeats", 1))
+    if repeats < 1:
+        raise UsageError(f"repeats must be at least 1, got {repeats}")
+    if repeats == 1:
+        return run_trial(trial, params, config, metric)
+    start, values = time.perf_counter(), []
+    for k in range(repeats):
+        values.append(run_trial(trial, params, replace(config, seed=config.seed + k), metric))
+        trial.set_user_attr("repeat_values", values)
+    trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
+    return sum(values) / len(values)
 
 
 def run_trial(
@@ -101,7 +133,7 @@ def run_trial(
     ]
     if config.artifacts:
         callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
-    trainer = make_trainer(config, callbacks)
+    trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))
     trial.set_user_attr("n_params", built.n_params)
     start = time.perf_counter()
     try:
@@ -117,7 +149,16 @@ def run_trial(
         _record(trial, curve, start, f"diverged: {diverged}")
         raise optuna.TrialPruned(f"diverged: {diverged}")
     _record(trial, curve, start, "completed")
+    if config.test:
+        record_test(trial, trainer, built)
     return metric.value(curve.rows)
+
+
+def record_test(trial: optuna.Trial, trainer: pl.Trainer, built: Built) -> None:
+    """Test-split accuracy and loss of the trained model as trial attrs (never the objective)."""
+    (results,) = trainer.test(built.module, datamodule=built.datamodule, verbose=False)
+    for key in ("test_acc", "test_loss"):
+        trial.set_user_attr(key, round(float(results[key]), 6))
 
 
 def divergence_threshold(num_classes: int) -> float:

@@ -1,4 +1,5 @@
-"""Route each hyperparameter to the part that takes it: model, data module or LightningModule.
+"""Route each hyperparameter to the part that takes it: model, data module, LightningModule, or
+the objective itself (`repeats`: train each configuration k times, see `hpo.objective`).
 
 A name none of them accepts is a UsageError listing the names that are accepted.
 """
@@ -6,7 +7,7 @@ A name none of them accepts is a UsageError listing the names that are accepted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hpo.data import datamodule_hyperparameters
@@ -20,6 +21,11 @@ class Routed:
     model: dict[str, Any]
     data: dict[str, Any]
     module: dict[str, Any]
+    objective: dict[str, Any] = field(default_factory=dict)
+
+
+#: Hyperparameters the objective consumes itself rather than any component it builds.
+OBJECTIVE_HYPERPARAMETERS = frozenset({"repeats"})
 
 
 def _targets(model: str, dataset: str) -> dict[str, set[str]]:
@@ -27,6 +33,7 @@ def _targets(model: str, dataset: str) -> dict[str, set[str]]:
         "model": model_hyperparameters(model),
         "data": datamodule_hyperparameters(dataset),
         "module": module_hyperparameters(),
+        "objective": set(OBJECTIVE_HYPERPARAMETERS),
     }
 
 
@@ -48,4 +55,4 @@ def route(params: Mapping[str, Any], model: str, dataset: str) -> Routed:
     pick = {
         part: {k: v for k, v in params.items() if k in names} for part, names in targets.items()
     }
-    return Routed(pick["model"], pick["data"], pick["module"])
+    return Routed(pick["model"], pick["data"], pick["module"], pick["objective"])

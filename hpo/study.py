@@ -3,6 +3,7 @@
     python -m hpo.study --sampler tpe                  # the default study on digits
     python -m hpo.study --sampler grid --n-trials 50   # same space, exhaustive grid
     python -m hpo.study --list                         # models, datasets, samplers, pruners
+    python -m hpo.study --preset seed004_ethanet       # a seed experiment (--list-presets)
 
 Running the same command again continues the study to its --n-trials total.
 """
@@ -28,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {}
 SUBCOMMANDS["export"] = "hpo.export"  # trials table as CSV/Parquet
 SUBCOMMANDS["best"] = "hpo.best"  # best parameters as YAML
 SUBCOMMANDS["retrain"] = "hpo.retrain"  # train a YAML configuration, report test accuracy
+SUBCOMMANDS["lr_find"] = "hpo.lr_find"
 
 
 # fmt: off
@@ -67,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the dashboard artifacts (curve PNGs, best checkpoint, confusion matrix)")
     add("--threads", type=int, default=d.threads, metavar="N",
         help="torch threads per trial (default %(default)s: run workers to use more cores)")
+    add("--limit-batches", type=float, default=None, metavar="N",
+        help="batches (≥1) or fraction (<1) of each epoch to train and validate: smoke tests")
+    add("--loggers", default=d.loggers, metavar="KINDS",
+        help="per-trial logs under studies/<study>/: csv, tensorboard or csv,tensorboard")
+    add("--test", action="store_true",
+        help="evaluate each completed trial on the test split (trial attrs test_acc, test_loss)")
+    add("--preset", default=None, metavar="NAME",
+        help="a seed experiment from conf/presets/ (or a preset YAML): its settings become the "
+        "defaults, flags still override")
+    add("--list-presets", action="store_true", help="list the presets, one line each, and exit")
     add("--list", action="store_true", help="list models, datasets, samplers, pruners, metrics")
     add("--version", action="version", version=f"hpo {__version__}")
     return p
@@ -107,6 +119,9 @@ def validate(config: RunConfig):  # -> SearchSpace (imported lazily: torch is sl
     check_storage_url(config.storage)
     space = config.load_space()
     check_names(space.names(), config.model, config.dataset)
+    from hpo.preflight import check_inputs_exist
+
+    check_inputs_exist(config, space.fixed)
     return space
 
 
@@ -231,12 +246,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    preset = preset_from_argv(argv)
+    if preset is not None:
+        parser.set_defaults(**preset.run)
+    args = parser.parse_args(argv)
     if args.list:
         print(list_components())
         return 0
+    if args.list_presets:
+        from hpo.presets import describe_presets
+
+        print(describe_presets())
+        return 0
     command = shlex.join(["python", "-m", "hpo.study", *argv])
-    return run(config_from_args(args), command)
+    config = config_from_args(args)
+    if preset is not None:
+        from hpo.presets import with_fallback
+
+        config, note = with_fallback(config, preset)
+        if note:
+            print(f"hpo.study: note: {note}", file=sys.stderr)
+    return run(config, command)
+
+
+def preset_from_argv(argv: list[str]):  # -> Preset | None (hpo.presets imported lazily)
+    """The preset named by --preset, read before the full parse so it can supply defaults."""
+    pre = ArgumentParser(prog="python -m hpo.study", add_help=False)
+    pre.add_argument("--preset", default=None)
+    known, _ = pre.parse_known_args(argv)
+    if known.preset is None:
+        return None
+    from hpo.presets import load_preset
+
+    return load_preset(known.preset)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,13 @@ def test_ethanet_kernel_size_and_filters_change_the_network():
 
 
 def test_hyperparameter_names_come_from_the_factory_signatures():
-    assert model_hyperparameters("ethanet") == {"base_filters", "kernel_size", "hidden", "dropout"}
+    assert model_hyperparameters("ethanet") == {
+        "base_filters",
+        "kernel_size",
+        "hidden",
+        "dropout",
+        "batch_norm",
+    }
     assert "batch_size" in datamodule_hyperparameters("digits")
     assert "seed" not in datamodule_hyperparameters("digits")
 
