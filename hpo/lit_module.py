@@ -125,6 +125,12 @@ class LitClassifier(pl.LightningModule):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
+    def on_train_epoch_start(self) -> None:
+        self.sums["train"] = EpochSums()  # nothing left over from an interrupted loop (lr_find)
+
+    def on_validation_epoch_start(self) -> None:
+        self.sums["val"] = EpochSums()
+
     def on_validation_epoch_end(self) -> None:
         self.log_dict(self.sums["val"].means("val"))
 
