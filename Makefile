@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: setup study test test-all lint clean-studies dashboard
+.PHONY: setup study test test-all lint clean-studies report-replay replay-table dashboard
 
 setup: $(STAMP)
 
@@ -31,6 +31,19 @@ lint: setup
 
 clean-studies:
 	rm -rf studies/*.db studies/*/
+
+# Fair comparison on the shipped replay table: 3 samplers × 10 seeds × 50 trials, then the report.
+REPLAY_TABLE := hpo/tables/digits_mnist_cnn.json.gz
+report-replay: setup
+	$(PY) -m hpo.compare --experiment replay --objective table:$(REPLAY_TABLE) \
+		--space conf/spaces/replay.yaml --max-epochs 20 --n-trials 50 --seeds 0-9 \
+		--storage journal:///studies/replay.log --workers 2
+	$(PY) -m hpo.report --storage journal:///studies/replay.log --experiment replay \
+		--out reports/replay
+
+# Rebuild the replay table with real fits (7 optimizers × 24 LRs × 2 repeats; resumable).
+replay-table: setup
+	$(PY) -m hpo.replay build --out $(REPLAY_TABLE) --max-epochs 20
 
 # optuna-dashboard on 127.0.0.1:8080 with the artifact store; ARGS="--storage URL --port P"
 dashboard: setup

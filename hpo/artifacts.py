@@ -78,7 +78,7 @@ class TrialArtifacts(pl.Callback):
             self._upload_curve()
 
     def _upload_curve(self) -> None:
-        from hpo.plots import curve_png
+        from hpo.trial_plots import curve_png
 
         number = self.trial.number
         with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +93,7 @@ class TrialArtifacts(pl.Callback):
         )
 
     def _upload_best(self, trainer: pl.Trainer, module: pl.LightningModule, value: float) -> None:
-        from hpo.plots import confusion_png
+        from hpo.trial_plots import confusion_png
 
         study, number = self.trial.study, self.trial.number
         with tempfile.TemporaryDirectory() as tmp:

@@ -30,6 +30,7 @@ class RunConfig:
     pruner_warmup: int = 2
     max_epochs: int = 15
     metric: str = "val_acc"
+    cap: str | None = None  # time_to_* metrics: "120" seconds or "15ep" epochs
     seed: int = 0
     limit_batches: float | None = None  # batches (int) or fraction per epoch; smoke tests only
     # --- how this run goes ---
@@ -72,7 +73,7 @@ class RunConfig:
 
 
 IDENTITY = (
-    "dataset model space sampler pruner pruner_startup pruner_warmup max_epochs metric seed"
+    "dataset model space sampler pruner pruner_startup pruner_warmup max_epochs metric cap seed"
     " limit_batches"
 ).split()
 

@@ -5,20 +5,28 @@ The rows give the trial its value (see `hpo.metrics`), its epoch count, and its 
 
 from __future__ import annotations
 
+import time
+
 import lightning.pytorch as pl
 
 
 class EpochCurve(pl.Callback):
-    """Records `val_*` after each validation and `train_*` after each training epoch."""
+    """Records `val_*` after each validation and `train_*` after each training epoch, and
+    `elapsed_s`, the seconds since the fit started, when the epoch's validation ends."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
+        self._start = time.perf_counter()
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
         row = self._row(trainer.current_epoch)
         row.update(_scalars(trainer, "val_"))
+        row["elapsed_s"] = time.perf_counter() - self._start
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._row(trainer.current_epoch).update(_scalars(trainer, "train_"))

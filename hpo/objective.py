@@ -28,6 +28,7 @@ from hpo.metrics import Metric, create_metric
 from hpo.models import count_parameters, create_model
 from hpo.routing import route
 from hpo.search_space import SearchSpace
+from hpo.target_stop import StopAtTarget
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Objective:
     def __init__(self, config: RunConfig, space: SearchSpace) -> None:
         self.config = config
         self.space = space
-        self.metric: Metric = create_metric(config.metric)
+        self.metric: Metric = create_metric(config.metric, config.cap)
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = self.space.suggest(trial)
@@ -130,6 +131,7 @@ def run_trial(
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
         *divergence_stops(built.datamodule.num_classes, config.max_epochs),
+        StopAtTarget(metric, curve),
     ]
     if config.artifacts:
         callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
@@ -149,6 +151,8 @@ def run_trial(
         _record(trial, curve, start, f"diverged: {diverged}")
         raise optuna.TrialPruned(f"diverged: {diverged}")
     _record(trial, curve, start, "completed")
+    for key, value in metric.attrs(curve.rows).items():
+        trial.set_user_attr(key, value)
     if config.test:
         record_test(trial, trainer, built)
     return metric.value(curve.rows)

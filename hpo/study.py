@@ -28,7 +28,7 @@ from hpo.storage import check_storage_url, file_path, redact, scheme_of
 SUBCOMMANDS: dict[str, str] = {}
 SUBCOMMANDS["export"] = "hpo.export"  # trials table as CSV/Parquet
 SUBCOMMANDS["best"] = "hpo.best"  # best parameters as YAML
-SUBCOMMANDS["retrain"] = "hpo.retrain"  # train a YAML configuration, report test accuracy
+SUBCOMMANDS["retrain"] = "hpo.retrain_params"  # train a YAML configuration, report test accuracy
 SUBCOMMANDS["lr_find"] = "hpo.lr_find"
 
 
@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--space", default=d.space, metavar="YAML",
         help="search space file (default %(default)s)")
     add("--metric", default=d.metric, metavar="NAME",
-        help="val_acc (maximise, default) or val_loss (minimise)")
+        help="val_acc (maximise, default), val_loss (minimise) or time_to_acc:0.97 (needs --cap)")
+    add("--cap", default=None, metavar="LIMIT",
+        help="time_to_* metrics: seconds (120) or epochs (15ep); unreached trials score it")
     add("--storage", default=d.storage, metavar="URL", help="default %(default)s")
     add("--study-name", metavar="NAME", help="default: <dataset>-<model>-<sampler>")
     add("--seed", type=int, default=d.seed, metavar="N",
@@ -115,7 +117,7 @@ def validate(config: RunConfig):  # -> SearchSpace (imported lazily: torch is sl
     PRUNERS.get(config.pruner)
     MODELS.get(config.model)
     DATASETS.get(config.dataset)
-    create_metric(config.metric)
+    create_metric(config.metric, config.cap)
     check_storage_url(config.storage)
     space = config.load_space()
     check_names(space.names(), config.model, config.dataset)
@@ -125,8 +127,10 @@ def validate(config: RunConfig):  # -> SearchSpace (imported lazily: torch is sl
     return space
 
 
-def open_study(config: RunConfig, space, command: str):
-    """Create the study, or load it after checking it was created with this configuration."""
+def open_study(config: RunConfig, space, command: str, sampler_seed: int | None = None):
+    """Create the study, or load it after checking it was created with this configuration.
+
+    `sampler_seed` (default: the run's seed) lets a comparison give each sampler its own seed."""
     import optuna
 
     from hpo.metrics import create_metric
@@ -147,7 +151,8 @@ def open_study(config: RunConfig, space, command: str):
                 f"({'; '.join(differences)}); rerun with its settings or pass a new --study-name"
             )
         n_existing = len(stored.get_trials(deepcopy=False))
-    seed = config.seed if config.sampler == "grid" else resumed_seed(config.seed, n_existing)
+    seed = config.seed if sampler_seed is None else sampler_seed
+    seed = seed if config.sampler == "grid" else resumed_seed(seed, n_existing)
     study = optuna.create_study(
         storage=storage,
         study_name=config.name,
@@ -156,7 +161,7 @@ def open_study(config: RunConfig, space, command: str):
             config.pruner,
             PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs),
         ),
-        direction=create_metric(config.metric).direction,
+        direction=create_metric(config.metric, config.cap).direction,
         load_if_exists=True,
     )
     if not existing:

@@ -23,3 +23,15 @@ def space_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'study.db'}"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny 8×8 fits run fastest on one thread; on a loaded 2-core machine two threads
+    per fit oversubscribe the cores (measured 4× slower). Restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

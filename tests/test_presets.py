@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 
 import optuna
@@ -11,7 +10,6 @@ import yaml
 from datagen import write_cifar, write_image_folder, write_mnist_family, write_resnet_weights
 from helpers import run_cli
 
-from hpo.config import RunConfig
 from hpo.presets import PRESET_DIR, load_preset, preset_names
 from hpo.study import main
 
@@ -88,10 +86,6 @@ def test_seed002_transfer_preset_with_cached_weights(tmp_path, monkeypatch):
     assert trial.user_attrs["n_params"] < 600_000  # only the head trains (ResNet-18: 11.7M)
 
 
-@pytest.mark.skipif(
-    "cap" not in {f.name for f in fields(RunConfig)},
-    reason="needs the time_to_acc metric and --cap (issue 5) merged",
-)
 def test_seed003_optimizer_lr_preset(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_mnist_family(tmp_path / "data" / "MNIST" / "raw")
@@ -101,7 +95,6 @@ def test_seed003_optimizer_lr_preset(tmp_path, monkeypatch):
 def test_preset_falls_back_to_digits_offline(tmp_path, monkeypatch, capsys):
     """seed003's mechanism: MNIST when present, else scikit-learn digits (with a note)."""
     preset = yaml.safe_load((PRESET_DIR / "seed003_optimizer_lr.yaml").read_text())
-    preset["run"] = {k: v for k, v in preset["run"].items() if k not in ("metric", "cap")}
     path = tmp_path / "mnist_or_digits.yaml"
     path.write_text(yaml.safe_dump({**preset, "run": {**preset["run"], "study_name": "fb"}}))
     monkeypatch.chdir(tmp_path)
