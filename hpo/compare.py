@@ -29,7 +29,7 @@ from hpo.budget import Budget
 from hpo.cli import EXIT_ABORTED, ArgumentParser, cli_main
 from hpo.config import RunConfig
 from hpo.errors import UsageError
-from hpo.registry import Registry
+from hpo.methods import METHODS
 from hpo.search_space import NumericParam, SearchSpace
 from hpo.storage import redact
 
@@ -62,12 +62,8 @@ class Job:
         return f"{self.experiment}/{self.method}/seed{self.seed}"
 
 
-#: Method name → runner of one job. Every sampler in hpo.samplers is a method; a method that is
-#: not a sampler (e.g. an LR-range-test baseline) registers its runner here.
-METHODS: Registry[Callable[[Job], str]] = Registry("method")
-
-
 def method_runner(name: str) -> Callable[[Job], str]:
+    import hpo.baselines  # noqa: F401  (registers the methods that are not samplers)
     from hpo.samplers import SAMPLERS
 
     if name in METHODS:
@@ -127,32 +123,43 @@ def budget_grid(space: SearchSpace, target: int, points: int | None = None) -> S
 
 def run_sampler_study(job: Job) -> str:
     """Open (or resume) the job's study like hpo.study does and run it to the budget."""
-    from hpo.budget import TooManyFailures, counted_trials, grid_exhausted, run_to_budget
+    study, config, space = open_job_study(job, job.method)
+    return run_job_study(job, study, make_objective(job.benchmark, config, space), config)
+
+
+def open_job_study(job: Job, sampler: str):
+    """The job's study with `sampler`; the grid is sized to the budget. → (study, config, space)"""
     from hpo.study import open_study, quiet_libraries
 
     bench = job.benchmark
-    config = replace(bench.config, sampler=job.method, seed=job.seed, study_name=job.study_name)
+    config = replace(bench.config, sampler=sampler, seed=job.seed, study_name=job.study_name)
     space = config.load_space()
     grid_info = None
-    if job.method == "grid":
+    if sampler == "grid":
         space = budget_grid(space, trials_equivalent(bench.budget, config.max_epochs))
         grid_info = {"points": space.grid_points, "size": space.grid_size()}
     quiet_libraries(config.verbose)
     study = open_study(config, space, job.command, sampler_seed(job.method, job.seed))
     _check_and_tag(study, job, grid_info)
-    if bench.budget.spent(study) >= bench.budget.amount or grid_exhausted(study):
+    return study, config, space
+
+
+def run_job_study(job: Job, study, objective, config: RunConfig) -> str:
+    """Run an opened study to the job's budget; one line saying how it went."""
+    from hpo.budget import TooManyFailures, counted_trials, grid_exhausted, run_to_budget
+
+    budget = job.benchmark.budget
+    if budget.spent(study) >= budget.amount or grid_exhausted(study):
         return f"{job.study_name}: already done ({counted_trials(study)} trials), skipped"
-    objective = make_objective(bench, config, space)
-    run = run_mirrored if bench.objective.startswith("table:") else run_to_budget
+    run = run_mirrored if job.benchmark.objective.startswith("table:") else run_to_budget
     start = time.perf_counter()
     try:
-        outcome = run(study, objective, bench.budget, config.timeout)
+        outcome = run(study, objective, budget, config.timeout)
     except TooManyFailures as exc:
         return f"{job.study_name}: stopped: {exc}"
-    best = _best(study)
     return (
         f"{job.study_name}: {counted_trials(study)} trials ({outcome.stopped_because}), "
-        f"{bench.budget.spent(study):g} {bench.budget.unit} spent, best {best} "
+        f"{budget.spent(study):g} {budget.unit} spent, best {_best(study)} "
         f"[{time.perf_counter() - start:.1f} s]"
     )
 

@@ -46,7 +46,10 @@ class Run:
         return np.array(out, dtype=float)
 
     def cumulative_epochs(self) -> np.ndarray:
-        return np.cumsum([float(t.user_attrs.get("epochs", 0)) for t in self.counted])
+        """Epochs spent by the end of each counted trial, a method's own up-front cost (the
+        lr_find baseline's range tests) included."""
+        upfront = float(self.attrs.get("lr_find", {}).get("epochs", 0.0))
+        return upfront + np.cumsum([float(t.user_attrs.get("epochs", 0)) for t in self.counted])
 
     @property
     def final_best(self) -> float:

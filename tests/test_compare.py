@@ -159,3 +159,22 @@ def test_bad_input_is_one_line_and_stores_nothing(
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert not (tmp_path / "s.db").exists()
+
+
+def test_lr_find_baseline_pays_its_range_tests_from_the_budget(
+    space_file: Path, sqlite_url: str, one_torch_thread: None
+) -> None:
+    args = ["--experiment", "lrf", "--methods", "lr_find", "--seeds", "0"]
+    args += ["--budget", "epochs:14", "--max-epochs", "2", "--space", str(space_file)]
+    args += ["--storage", sqlite_url, "--pruner", "none"]
+    assert main(args) == 0
+    (study,) = studies(sqlite_url, "lrf").values()
+    found = study.user_attrs["lr_find"]
+    assert set(found["lr_by_optimizer"]) == {"adam", "momentum"}  # one range test each
+    assert all(1e-3 <= lr <= 1e-1 for lr in found["lr_by_optimizer"].values())
+    trials = study.get_trials(states=COUNTED)
+    for t in trials:  # every trial trains at its optimizer's suggested rate
+        assert t.params["lr"] == found["lr_by_optimizer"][t.params["optimizer"]]
+    trained = sum(t.user_attrs["epochs"] for t in trials)
+    assert found["epochs"] > 0 and trained + found["epochs"] < 14 + 2  # one trial may overrun
+    assert trained < 14  # the range tests' epochs were taken out of the budget
