@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: setup study test test-all lint clean-studies report-replay replay-table
+.PHONY: setup study test test-all lint clean-studies report-replay replay-table dashboard
 
 setup: $(STAMP)
 
@@ -44,3 +44,7 @@ report-replay: setup
 # Rebuild the replay table with real fits (7 optimizers × 24 LRs × 2 repeats; resumable).
 replay-table: setup
 	$(PY) -m hpo.replay build --out $(REPLAY_TABLE) --max-epochs 20
+
+# optuna-dashboard on 127.0.0.1:8080 with the artifact store; ARGS="--storage URL --port P"
+dashboard: setup
+	$(PY) -m hpo.dashboard $(ARGS)

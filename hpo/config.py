@@ -47,6 +47,8 @@ class RunConfig:
     heartbeat_interval: int = 15
     grace_period: int = 60
     max_retry: int = 3
+    threads: int = 1  # torch intra-op threads per trial; parallelise across trials (workers)
+    artifacts: bool = True  # curve PNGs, best checkpoint, confusion matrix (hpo.artifacts)
     loggers: str = ""  # "csv", "tensorboard" or both, comma-separated: per-trial logs in studies/
     test: bool = False  # evaluate each completed trial on the test split (trial attr test_acc)
 
@@ -90,6 +92,8 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(f"--max-epochs must be at least 1, got {config.max_epochs}")
     if config.timeout is not None and config.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {config.timeout}")
+    if config.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {config.threads}")
     if config.pruner_startup < 0 or config.pruner_warmup < 0:
         raise UsageError("--pruner-startup and --pruner-warmup must be 0 or more")
     if config.workers < 1:

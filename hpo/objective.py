@@ -14,12 +14,14 @@ from typing import Any
 
 import lightning.pytorch as pl
 import optuna
+import torch
 from lightning.pytorch.callbacks import Checkpoint, EarlyStopping
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from optuna_integration import PyTorchLightningPruningCallback
 
 from hpo import interrupt
+from hpo.artifacts import TrialArtifacts, artifact_store
 from hpo.checkpoints import CheckpointJanitor, TrialCheckpoint, resume_point, trial_dir
 from hpo.config import RunConfig
 from hpo.curve import EpochCurve
@@ -48,6 +50,7 @@ def build(params: dict[str, Any], config: RunConfig) -> Built:
 
     The weights are seeded with the run's seed, so every trial starts from the same
     initialisation for its architecture and trials differ only by their hyperparameters."""
+    torch.set_num_threads(config.threads)  # see RunConfig.threads and benchmarks/README.md
     routed = route(params, config.model, config.dataset)
     dm = create_datamodule(
         config.dataset, seed=config.seed, data_dir=config.data_dir, **routed.data
@@ -145,6 +148,8 @@ def run_trial(
         StopOnSignal(),
         TrialCheckpoint(trial, trial_dir(root, trial.study.study_name, trial.number)),
     ]
+    if config.artifacts:
+        callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
     trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))
     trial.set_user_attr("n_params", built.n_params)
     if resume is not None:

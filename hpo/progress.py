@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 
@@ -55,7 +56,9 @@ class ConsoleProgress:
             unit="trial",
             file=sys.stderr,
             disable=quiet or not sys.stderr.isatty(),
-            dynamic_ncols=True,
+            # A terminal reporting 0 columns (some ptys) would get an empty bar.
+            dynamic_ncols=shutil.get_terminal_size((0, 0)).columns > 0,
+            ncols=None if shutil.get_terminal_size((0, 0)).columns > 0 else 100,
         )
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:

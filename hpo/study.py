@@ -30,6 +30,9 @@ from hpo.storage import check_storage_url, file_path, redact, scheme_of
 
 #: `python -m hpo.study NAME …` hands the rest of the line to NAME's module `main(argv)`.
 SUBCOMMANDS: dict[str, str] = {"status": "hpo.status"}
+SUBCOMMANDS["export"] = "hpo.export"  # trials table as CSV/Parquet
+SUBCOMMANDS["best"] = "hpo.best"  # best parameters as YAML
+SUBCOMMANDS["retrain"] = "hpo.retrain_params"  # train a YAML configuration, report test accuracy
 SUBCOMMANDS["lr_find"] = "hpo.lr_find"
 
 
@@ -83,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--quiet", action="store_true", help="print only the final summary")
     add("--verbose", action="store_true",
         help="show Lightning's progress bars and summaries and Optuna's log")
+    add("--no-artifacts", dest="artifacts", action="store_false",
+        help="skip the dashboard artifacts (curve PNGs, best checkpoint, confusion matrix)")
+    add("--threads", type=int, default=d.threads, metavar="N",
+        help="torch threads per trial (default %(default)s: run workers to use more cores)")
     add("--limit-batches", type=float, default=None, metavar="N",
         help="batches (≥1) or fraction (<1) of each epoch to train and validate: smoke tests")
     add("--loggers", default=d.loggers, metavar="KINDS",
@@ -230,11 +237,13 @@ def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool
     from hpo.checkpoints import CheckpointJanitor
     from hpo.objective import Objective, checkpoint_root
     from hpo.progress import ConsoleProgress, summary
+    from hpo.study_notes import describe_study
 
     space = validate(config)
     quiet_libraries(config.verbose)
-    use_torch_threads_from_env()
     study = open_study(config, space, command, claim_seed=config.workers == 1)
+    if not pool_worker:
+        describe_study(study, config, space, command)
     done = counted_trials(study)
     say = (lambda *_: None) if config.quiet or pool_worker else print
     say(
@@ -251,7 +260,7 @@ def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool
     if config.workers > 1:
         from hpo.workers import run_pool
 
-        code = run_pool(argv, config.workers, quiet=config.quiet)
+        code = run_pool(argv, config.workers, config.threads, quiet=config.quiet)
         if code == 0:
             print(summary(study, config.metric))
             print(f"Inspect it:  {dashboard_command(config.storage)}")
@@ -285,6 +294,9 @@ def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool
         print(f"Timeout after {config.timeout:g} s: {counted_trials(study)} trials finished.")
     print(summary(study, config.metric))
     print(f"Inspect it:  {dashboard_command(config.storage)}")
+    if config.artifacts:
+        storage = shlex.quote(redact(config.storage))
+        print(f"  with its artifacts:  python -m hpo.dashboard --storage {storage}")
     return 0
 
 
@@ -308,17 +320,6 @@ def interrupted_message(stop, command: str) -> str:
         f"Interrupted by {what}: {where}No finished trial is lost.\n"
         f"Resume with the same command:\n  {command}"
     )
-
-
-def use_torch_threads_from_env() -> None:
-    """A pool worker's share of the cores (set by hpo.workers)."""
-    import os
-
-    threads = os.environ.get("HPO_TORCH_THREADS")
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))
 
 
 def list_components() -> str:

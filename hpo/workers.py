@@ -4,9 +4,9 @@ run_pool(["--n-trials", "40", "--workers", "4"], 4)
 
 Each worker is `python -m hpo.study <same arguments> --workers 1`, so it behaves exactly like a
 separate invocation on another node (the study's lock keeps the total budget exact). Workers get
-cores // N torch threads each, their output is prefixed with [wK], and SIGTERM/SIGINT are passed
-on to them (they run in their own session, so a terminal's Ctrl-C reaches them once, through
-here; a second Ctrl-C makes them exit at once).
+--threads torch threads each (at most cores // N), their output is prefixed with [wK], and
+SIGTERM/SIGINT are passed on to them (they run in their own session, so a terminal's Ctrl-C
+reaches them once, through here; a second Ctrl-C makes them exit at once).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def worker_env(threads: int) -> dict[str, str]:
     env = dict(os.environ)
     path = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, path) if p)
-    env.update(OMP_NUM_THREADS=str(threads), HPO_TORCH_THREADS=str(threads), PYTHONUNBUFFERED="1")
+    env.update(OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
     return env
 
 
@@ -42,13 +42,15 @@ def _relay(stream: IO[str], label: str) -> None:
         sys.stdout.flush()
 
 
-def run_pool(argv: Sequence[str], workers: int, quiet: bool = False) -> int:
-    """Start the workers, forward signals, wait; 128+signal if interrupted, else the worst
-    worker exit code."""
-    threads = threads_per_worker(workers)
+def run_pool(argv: Sequence[str], workers: int, threads: int = 1, quiet: bool = False) -> int:
+    """Start the workers (each with `threads` torch threads, fewer if workers × threads would
+    exceed the cores), forward signals, wait; 128+signal if interrupted, else the worst worker
+    exit code."""
+    threads = max(1, min(threads, threads_per_worker(workers)))
     if not quiet:
         print(f"Starting {workers} workers, {threads} torch thread(s) each.", flush=True)
     command = [sys.executable, "-m", "hpo.study", *argv, "--workers", "1", "--pool-worker"]
+    command += ["--threads", str(threads)]
     procs = [
         subprocess.Popen(
             command,

@@ -10,6 +10,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from helpers import TINY_SPACE, write_space  # noqa: E402
 
+#: Session fixtures shared across test modules (a fixture imported into several modules would
+#: be built once per module).
+pytest_plugins = ["study_fixtures"]
+
 
 @pytest.fixture
 def space_file(tmp_path: Path) -> Path:
