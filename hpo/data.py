@@ -197,33 +197,27 @@ class LazyDataModule(TensorDataModule):
         return self._load()
 
 
-def stratified_splits(
+def three_way_splits(
     images: torch.Tensor,
     labels: torch.Tensor,
     val_fraction: float,
     test_fraction: float,
     seed: int,
 ) -> Splits:
-    """Seeded stratified train/val/test split, standardised with the training mean and std."""
-    from sklearn.model_selection import train_test_split
-
-    index = torch.arange(len(labels)).numpy()
-    rest, test = train_test_split(
-        index, test_size=test_fraction, stratify=labels.numpy(), random_state=seed
+    """No given test split: a seeded stratified test part first, then validation from the rest
+    (see `holdout_splits` for the standardisation)."""
+    if not 0.0 < test_fraction < 1.0 or val_fraction + test_fraction >= 1.0:
+        raise UsageError(
+            f"test_fraction ({test_fraction}) and val_fraction ({val_fraction}) must be in (0, 1) "
+            "and leave some images for training"
+        )
+    rest, test = seeded_split(labels, test_fraction, seed)
+    return holdout_splits(
+        (images[rest], labels[rest]),
+        (images[test], labels[test]),
+        val_fraction / (1.0 - test_fraction),
+        seed,
     )
-    train, val = train_test_split(
-        rest,
-        test_size=val_fraction / (1.0 - test_fraction),
-        stratify=labels.numpy()[rest],
-        random_state=seed,
-    )
-    mean, std = images[train].mean(), images[train].std()
-
-    def part(idx: object) -> tuple[torch.Tensor, torch.Tensor]:
-        picked = torch.as_tensor(idx)
-        return ((images[picked] - mean) / std).contiguous(), labels[picked].contiguous()
-
-    return Splits(part(train), part(val), part(test), int(labels.max()) + 1)
 
 
 @lru_cache(maxsize=8)
@@ -231,9 +225,9 @@ def _digits_splits(seed: int, val_fraction: float, test_fraction: float) -> Spli
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1)
+    images = torch.tensor(bunch.images, dtype=torch.uint8).unsqueeze(1)  # values 0…16
     labels = torch.tensor(bunch.target, dtype=torch.int64)
-    return stratified_splits(images, labels, val_fraction, test_fraction, seed)
+    return three_way_splits(images, labels, val_fraction, test_fraction, seed)
 
 
 class DigitsDataModule(TensorDataModule):

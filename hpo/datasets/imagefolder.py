@@ -24,7 +24,7 @@ from hpo.data import (
     Splits,
     TensorDataModule,
     holdout_splits,
-    seeded_split,
+    three_way_splits,
 )
 from hpo.errors import UsageError
 
@@ -94,35 +94,13 @@ def _splits(
     if train_dir is None:
         classes = list(class_files(root))
         images, labels = load_folder(root, classes, resize, grayscale)
-        return _three_way(images, labels, val_fraction, test_fraction, seed)
+        return three_way_splits(images, labels, val_fraction, test_fraction, seed)
     classes = list(class_files(train_dir))
     train = load_folder(train_dir, classes, resize, grayscale)
     if test_dir is None:
-        return _three_way(*train, val_fraction, test_fraction, seed)
+        return three_way_splits(*train, val_fraction, test_fraction, seed)
     test = load_folder(test_dir, classes, resize, grayscale)
     return holdout_splits(train, test, val_fraction, seed)
-
-
-def _three_way(
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    val_fraction: float,
-    test_fraction: float,
-    seed: int,
-) -> Splits:
-    """No test folder: a seeded stratified test part first, then validation from the rest."""
-    if not 0.0 < test_fraction < 1.0 or val_fraction + test_fraction >= 1.0:
-        raise UsageError(
-            f"test_fraction ({test_fraction}) and val_fraction ({val_fraction}) must be in (0, 1) "
-            "and leave some images for training"
-        )
-    rest_t, test_t = seeded_split(labels, test_fraction, seed)
-    return holdout_splits(
-        (images[rest_t], labels[rest_t]),
-        (images[test_t], labels[test_t]),
-        val_fraction / (1.0 - test_fraction),
-        seed,
-    )
 
 
 @DATASETS.register("imagefolder")
