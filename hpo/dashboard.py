@@ -20,7 +20,7 @@ from pathlib import Path
 from hpo.cli import ArgumentParser, cli_main
 from hpo.config import DEFAULT_STORAGE
 from hpo.errors import UsageError
-from hpo.storage import check_storage_url, file_path, redact
+from hpo.storage import check_existing_storage, redact
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -37,17 +37,6 @@ def build_parser() -> ArgumentParser:
         "studies/hpo-artifacts/, or studies/artifacts/ for database servers)",
     )
     return p
-
-
-def check_existing_storage(url: str) -> None:
-    """A file storage must already exist: the dashboard never creates an empty study file."""
-    check_storage_url(url)
-    path = file_path(url)
-    if path is not None and not path.is_file():
-        raise UsageError(
-            f"no study storage at {path}; run `python -m hpo.study --storage {redact(url)}` "
-            "first, or pass the --storage of an existing study"
-        )
 
 
 def check_port_free(port: int) -> None:

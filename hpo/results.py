@@ -16,7 +16,7 @@ import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.errors import UsageError
-from hpo.storage import file_path, redact, scheme_of
+from hpo.storage import open_existing_storage, redact
 
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -57,22 +57,10 @@ class Run:
         return float(curve[-1]) if len(curve) else math.nan
 
 
-def open_readonly(url: str):
-    """The storage at `url`, refusing to create a file that is not there."""
-    from hpo.storage import open_storage
-
-    path = file_path(url)
-    if path is not None and not path.is_file():
-        raise UsageError(f"no storage at {path}; pass the --storage the comparison used")
-    if scheme_of(url) == "sqlite" and path is None:
-        raise UsageError("an in-memory SQLite storage has nothing to report")
-    return open_storage(url)
-
-
 def load_runs(url: str, experiment: str) -> list[Run]:
     import optuna
 
-    storage = open_readonly(url)
+    storage = open_existing_storage(url)
     prefix = f"{experiment}/"
     runs = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):

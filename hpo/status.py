@@ -67,15 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import optuna
 
     from hpo.liveness import stale_trial_numbers
-    from hpo.storage import check_storage_url, file_path, open_storage
+    from hpo.storage import open_existing_storage
 
     args = build_parser().parse_args(argv)
-    check_storage_url(args.storage)
-    path = file_path(args.storage)
-    if path is not None and not path.exists():
-        raise UsageError(f"no storage at {path}; run a study first or pass --storage")
     live = Liveness(min(15, max(1, args.grace_period - 1)), args.grace_period)
-    storage = open_storage(args.storage, live)
+    storage = open_existing_storage(args.storage, live)
     names = sorted(optuna.get_all_study_names(storage))
     if args.study_name is not None:
         if args.study_name not in names:

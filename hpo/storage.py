@@ -107,6 +107,26 @@ def check_storage_url(url: str) -> None:
         _check_writable(path)
 
 
+def check_existing_storage(url: str) -> None:
+    """For commands that only read (report, status, export, best, dashboard): a file storage
+    must already exist; they never create an empty one."""
+    check_storage_url(url)
+    path = file_path(url)
+    if path is not None and not path.is_file():
+        raise UsageError(
+            f"no study storage at {path}; run `python -m hpo.study --storage {redact(url)}` "
+            "first, or pass the --storage of an existing study"
+        )
+    if scheme_of(url) == "sqlite" and path is None:
+        raise UsageError("an in-memory SQLite storage holds no studies to read")
+
+
+def open_existing_storage(url: str, liveness: Liveness | None = None) -> BaseStorage:
+    """`open_storage` for commands that only read: refuses a storage file that is not there."""
+    check_existing_storage(url)
+    return open_storage(url, liveness)
+
+
 def open_storage(url: str, liveness: Liveness | None = None) -> BaseStorage:
     """Open (creating if needed) the storage at `url`, with heartbeats and retries of dead
     workers' trials; unreachable servers are UsageErrors."""

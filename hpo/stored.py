@@ -8,16 +8,12 @@ from __future__ import annotations
 import optuna
 
 from hpo.errors import UsageError
-from hpo.storage import check_storage_url, file_path, open_storage, redact
+from hpo.storage import open_existing_storage, redact
 
 
 def load_existing_study(storage_url: str, study_name: str | None) -> optuna.Study:
     """The named study, or the storage's only study; never creates a file or a study."""
-    check_storage_url(storage_url)
-    path = file_path(storage_url)
-    if path is not None and not path.is_file():
-        raise UsageError(f"no study storage at {path}; pass the --storage your study was run with")
-    storage = open_storage(storage_url)
+    storage = open_existing_storage(storage_url)
     names = optuna.get_all_study_names(storage)
     if study_name is None:
         if len(names) == 1:
