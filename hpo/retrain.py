@@ -6,7 +6,6 @@ scores = retrain_best(runs)   # {method: {"params": …, "test_acc": …, "val_v
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
@@ -27,13 +26,9 @@ def best_trial(group: Sequence[Run]):
 def retrain_best(runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
     """Fit each method's best trial's parameters for the study's max_epochs (same seed, data
     split and initialisation as the trial), then evaluate the final model on the test split."""
-    import logging
-
     from hpo.config import RunConfig
-    from hpo.objective import build, make_trainer
+    from hpo.retrain_params import retrain
 
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     out: dict[str, dict[str, Any]] = {}
     for method, group in by_method(runs).items():
         trial, run = best_trial(group)
@@ -47,12 +42,7 @@ def retrain_best(runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
         config.quiet, config.verbose = True, False
         fixed = run.attrs.get("identity", {}).get("space", {}).get("fixed", {})
         params = {**trial.params, **fixed}
-        built = build(params, config)
-        trainer = make_trainer(config, [])
-        trainer.fit(built.module, datamodule=built.datamodule)
-        built.datamodule.setup("test")
-        result = trainer.test(built.module, datamodule=built.datamodule, verbose=False)
-        test_acc = float(result[0].get("test_acc", math.nan)) if result else math.nan
+        test_acc = retrain(params, config, save=None)["test_acc"]
         out[method] = {
             "params": trial.params,
             "study": f"{method}/seed{run.seed}",

@@ -83,7 +83,7 @@ def retrain(params: dict[str, Any], config: RunConfig, save: str | None) -> dict
     if save:
         trainer.save_checkpoint(save, weights_only=True)
     return {
-        config.metric: create_metric(config.metric).value(curve.rows),
+        config.metric: create_metric(config.metric, config.cap).value(curve.rows),
         "test_acc": float(tested["test_acc"]),
         "test_loss": float(tested["test_loss"]),
     }
