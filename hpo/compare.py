@@ -157,11 +157,21 @@ def run_job_study(job: Job, study, objective, config: RunConfig) -> str:
         outcome = run(study, objective, budget, config.timeout)
     except TooManyFailures as exc:
         return f"{job.study_name}: stopped: {exc}"
+    finally:
+        _sweep_checkpoints(study, config)
     return (
         f"{job.study_name}: {counted_trials(study)} trials ({outcome.stopped_because}), "
         f"{budget.spent(study):g} {budget.unit} spent, best {_best(study)} "
         f"[{time.perf_counter() - start:.1f} s]"
     )
+
+
+def _sweep_checkpoints(study, config: RunConfig) -> None:
+    """The last trial's checkpoints (earlier ones are swept as each trial starts)."""
+    from hpo.checkpoints import CheckpointJanitor
+    from hpo.objective import checkpoint_root
+
+    CheckpointJanitor(checkpoint_root(config), config.keep_checkpoints)(study)
 
 
 def run_mirrored(study, objective, budget: Budget, timeout: float | None):

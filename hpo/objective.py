@@ -137,8 +137,9 @@ def run_trial(
     built = build(params, config)
     resume = resume_point(trial)
     root = checkpoint_root(config)
-    # Callers other than hpo.study (hpo.compare) have no clean-up callback: sweep here too.
-    CheckpointJanitor(root, getattr(config, "keep_checkpoints", "best"))(trial.study)
+    # Finished trials' checkpoints are swept before each trial, whoever runs it (hpo.study,
+    # hpo.compare); the caller sweeps once more when its run ends.
+    CheckpointJanitor(root, config.keep_checkpoints)(trial.study)
     curve = EpochCurve()
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
@@ -190,8 +191,9 @@ def run_trial(
 
 def checkpoint_root(config: RunConfig) -> Path:
     """--checkpoint-dir, else beside the SQLite/journal file (studies/ by default)."""
-    explicit = getattr(config, "checkpoint_dir", None)
-    return Path(explicit) if explicit else default_checkpoint_root(config.storage)
+    if config.checkpoint_dir:
+        return Path(config.checkpoint_dir)
+    return default_checkpoint_root(config.storage)
 
 
 def record_test(trial: optuna.Trial, trainer: pl.Trainer, built: Built) -> None:

@@ -266,14 +266,13 @@ def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool
             print(f"Inspect it:  {dashboard_command(config.storage)}")
         return code
     progress = ConsoleProgress(config.n_trials, done, config.metric, config.quiet)
-    janitor = CheckpointJanitor(checkpoint_root(config), config.keep_checkpoints)
     try:
         outcome = run_to_budget(
             study,
             Objective(config, space),
             Budget(config.n_trials),
             config.timeout,
-            [progress, janitor],
+            [progress],
             on_wait=None if config.quiet else lambda n: say_waiting(n, config.grace_period),
         )
     except TooManyFailures as exc:
@@ -282,7 +281,7 @@ def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool
         return EXIT_ABORTED
     finally:
         progress.close()
-    janitor(study)
+    CheckpointJanitor(checkpoint_root(config), config.keep_checkpoints)(study)
     if pool_worker:
         return 0
     if outcome.stopped_because == "grid exhausted":
