@@ -20,11 +20,12 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from hpo.data import TensorDataModule, create_datamodule
 from hpo.errors import UsageError
-from hpo.lit_module import LitClassifier
-from hpo.models import count_parameters, create_model
-from hpo.study import quiet_libraries
+from hpo.search.run import quiet_libraries
+from hpo.train.data import create_datamodule
+from hpo.train.data.tensors import TensorDataModule
+from hpo.train.models import count_parameters, create_model
+from hpo.train.module import LitClassifier
 
 EPOCH_IMAGES = 55_000
 BATCH = 64

@@ -5,7 +5,7 @@
 
 In one process, alternating: (a) a hand-written PyTorch loop (shuffled mini-batches sliced from
 the same tensors, forward/backward/step, a validation pass per epoch computing loss and accuracy)
-and (b) one trial through `hpo.objective.Objective` (Lightning Trainer, EpochCurve, Optuna's
+and (b) one trial through `hpo.search.objective.Objective` (Lightning Trainer, EpochCurve, Optuna's
 pruning callback, median pruner, SQLite storage), optionally (c) the same with the dashboard
 artifacts on. Same network, data, optimizer, batch size and epochs. Each pair runs at E epochs and
 at 1 epoch, so the difference b − a splits into a fixed cost per trial and a cost per epoch.
@@ -29,14 +29,16 @@ import optuna  # noqa: E402
 import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from hpo.config import RunConfig  # noqa: E402
-from hpo.data import DATASETS, Splits, TensorDataModule, create_datamodule  # noqa: E402
-from hpo.models import create_model  # noqa: E402
-from hpo.objective import Objective  # noqa: E402
-from hpo.optimizers import create_optimizer  # noqa: E402
-from hpo.search_space import SearchSpace  # noqa: E402
-from hpo.storage import open_storage  # noqa: E402
-from hpo.study import quiet_libraries  # noqa: E402
+from hpo.config.run import RunConfig  # noqa: E402
+from hpo.config.space import SearchSpace  # noqa: E402
+from hpo.persist.storages import open_storage  # noqa: E402
+from hpo.search.objective import Objective  # noqa: E402
+from hpo.search.run import quiet_libraries  # noqa: E402
+from hpo.train.data import create_datamodule  # noqa: E402
+from hpo.train.data.tensors import Splits, TensorDataModule  # noqa: E402
+from hpo.train.models import create_model  # noqa: E402
+from hpo.train.optimizers import create_optimizer  # noqa: E402
+from hpo.train.registries import DATASETS  # noqa: E402
 
 
 class Clock:
@@ -72,10 +74,12 @@ class Synthetic28(TensorDataModule):
         return Synthetic28._cache
 
 
-@DATASETS.register("synthetic28")
 def synthetic28(batch_size: int = 64, seed: int = 0) -> TensorDataModule:
     """Benchmark only: Fashion-MNIST-sized generated tensors (6,000 train, 1,000 val)."""
     return Synthetic28(batch_size, seed)
+
+
+DATASETS.add("synthetic28", synthetic28)
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ def one_trial(
 def new_study(directory: Path, name: str) -> optuna.Study:
     url = f"sqlite:///{directory / (name + '.db')}"
     study = optuna.create_study(
-        storage=open_storage(url),  # as `hpo.study` opens it
+        storage=open_storage(url),  # as `hpo study` opens it
         study_name=name,
         direction="maximize",
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
@@ -209,7 +213,7 @@ def main() -> int:
     args = p.parse_args()
     quiet_libraries(verbose=False)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    torch.set_num_threads(RunConfig.threads)  # what every trial uses (hpo.objective.build)
+    torch.set_num_threads(RunConfig.threads)  # what every trial uses (hpo.train.fit.build)
     print(f"torch threads: {torch.get_num_threads()} (RunConfig.threads)", flush=True)
     cases = [Case("digits", 10), Case("synthetic28", 3)]
     for case in cases:

@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from hpo.bench.replay import load_table
 from hpo.compare import main as compare
-from hpo.config import PROJECT_ROOT
-from hpo.replay import load_table
+from hpo.config.run import PROJECT_ROOT
 
 TABLE = PROJECT_ROOT / "hpo/tables/digits_mnist_cnn.json.gz"
 SPACE = PROJECT_ROOT / "conf/spaces/replay.yaml"

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import optuna  # noqa: E402
 
-from hpo.config import RunConfig  # noqa: E402
-from hpo.samplers import create_sampler  # noqa: E402
+from hpo.config.run import RunConfig  # noqa: E402
+from hpo.search.samplers import create_sampler  # noqa: E402
 
 ASKS = 5
 

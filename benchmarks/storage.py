@@ -36,8 +36,13 @@ sys.path.insert(0, str(ROOT))
 import optuna  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from hpo.budget import Budget, run_to_budget  # noqa: E402
-from hpo.storage import Liveness, journal_backend, open_storage, sqlalchemy_url  # noqa: E402
+from hpo.persist.storages import (  # noqa: E402
+    Liveness,
+    journal_backend,
+    open_storage,
+    sqlalchemy_url,
+)
+from hpo.search.budget import Budget, run_to_budget  # noqa: E402
 
 LIVENESS = Liveness()  # hpo's defaults: heartbeat every 15 s, grace 60 s
 

@@ -1,0 +1,342 @@
+"""Report a comparison run by `hpo compare`: Markdown + HTML + PNG figures + summary.json.
+
+    report = collect(storage, "cmp", target=None, reference="random")
+    draw(runs, report, out); write(report, out)                      # what `hpo report` does
+
+Reads the storage only; never trains and never writes to it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hpo.analysis.results import Run, by_method, default_target, load_runs, pairwise, summarise
+from hpo.persist.urls import redact
+
+ALPHA = 0.05
+
+
+@dataclass
+class Report:
+    """Everything the documents say, as plain data (also written as summary.json)."""
+
+    experiment: str
+    storage: str
+    metric: str
+    direction: str
+    target: float
+    reference: str
+    rows: list[dict[str, Any]]
+    tests: list[dict[str, Any]]
+    headlines: list[str]
+    setup: list[str]
+    figures: list[tuple[str, str]]  # (file name, caption)
+    retrained: dict[str, dict[str, Any]] | None = None
+
+
+def _fmt(v: object, digits: int = 4) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "—"
+        if abs(v) < 1e-12:
+            return "0"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}"
+
+
+def setup_lines(runs: Sequence[Run]) -> list[str]:
+    """How the comparison was run, from what compare stored on each study."""
+    first = runs[0].attrs
+    config, compare = first.get("config", {}), first.get("compare", {})
+    budget = compare.get("budget", {})
+    groups = by_method(runs)
+    lines = [
+        f"Objective: `{compare.get('objective', 'train')}`; dataset `{config.get('dataset')}`, "
+        f"model `{config.get('model')}`, ≤ {config.get('max_epochs')} epochs per trial, metric "
+        f"`{config.get('metric')}`"
+        + (f" (cap {config.get('cap')})" if config.get("cap") else "")
+        + f", pruner `{config.get('pruner')}` (startup {config.get('pruner_startup')}, "
+        f"warm-up {config.get('pruner_warmup')} epochs).",
+        f"Budget per study: {_fmt(float(budget.get('amount', math.nan)))} "
+        f"{budget.get('unit', 'trials')} (finished trials; pruned trials count the epochs "
+        "they trained). Methods × seeds: "
+        + ", ".join(f"{m} × {len(g)}" for m, g in groups.items())
+        + ".",
+        "Every method searches the same space; each (method, seed) study has its own sampler "
+        "seed (`seed × 1000 + crc32(method) mod 1000`), so TPE's 10 random start-up trials do "
+        "not replay RandomSampler's proposals. Data split and weight initialisation use the "
+        "seed itself, identical across methods.",
+    ]
+    grids = {json.dumps(r.attrs.get("compare", {}).get("grid")) for r in groups.get("grid", [])}
+    for g in grids:
+        info = json.loads(g) if g != "null" else None
+        if info:
+            lines.append(
+                f"Grid: {info['points']} points per continuous axis (log-spaced for log axes), "
+                f"{info['size']} grid points in all, chosen as the size nearest the budget on "
+                "a log scale; GridSampler visits them in a per-seed shuffled order, so when "
+                "the grid exceeds the budget the trials are a random subset of the lattice."
+            )
+    return lines
+
+
+def headline_lines(report_rows, tests, runs, target, reference) -> list[str]:
+    out = []
+    rows = {r["method"]: r for r in report_rows}
+    pairs = {(t["a"], t["b"]): t for t in tests}
+    for a, b in (("tpe", "random"), ("random", "grid"), ("tpe", "grid")):
+        if (a, b) not in pairs:
+            continue
+        t, back = pairs[(a, b)], pairs[(b, a)]
+        if t["p_better"] < ALPHA:
+            verdict = f"{a} beats {b}"
+        elif back["p_better"] < ALPHA:
+            verdict = f"{a} does not beat {b}: {b} is better (p = {_p(back['p_better'])})"
+        else:
+            verdict = f"{a} does not significantly beat {b}"
+        out.append(
+            f"**{verdict}** at this budget: median best {_fmt(rows[a]['median'])} vs "
+            f"{_fmt(rows[b]['median'])}; one-sided Mann-Whitney U = {t['U']:g}, "
+            f"p({a} better) = {_p(t['p_better'])}, two-sided p = {_p(t['p_two_sided'])}, "
+            f"{rows[a]['seeds']} vs {rows[b]['seeds']} seeds (α = {ALPHA})."
+        )
+    for method, row in rows.items():
+        if method == reference:
+            continue
+        trials = row["trials_to_target"]
+        if not row["reached"]:
+            out.append(
+                f"{method} never reaches {reference}'s median final best ({_fmt(target)}) "
+                f"in any of its {row['seeds']} seeds."
+            )
+            continue
+        out.append(
+            f"{method} reaches {reference}'s median final best ({_fmt(target)}, after "
+            f"{_fmt(rows[reference]['trials']) if reference in rows else '?'} trials) in a "
+            f"median of {_fmt(trials)} trials; {row['reached']} of {row['seeds']} seeds reach it."
+        )
+    return out
+
+
+def collect(storage: str, experiment: str, target: float | None, reference: str) -> Report:
+    runs = load_runs(storage, experiment)
+    methods = by_method(runs)
+    reference = reference if reference in methods else next(iter(methods))
+    target = default_target(runs, reference) if target is None else target
+    rows = summarise(runs, target)
+    tests = pairwise(runs)
+    config = runs[0].attrs.get("config", {})
+    metric = config.get("metric", "value")
+    return Report(
+        experiment,
+        redact(storage),
+        metric,
+        runs[0].direction,
+        target,
+        reference,
+        rows,
+        tests,
+        headline_lines(rows, tests, runs, target, reference),
+        setup_lines(runs),
+        [],
+    )
+
+
+def draw(runs: Sequence[Run], report: Report, out: Path) -> None:
+    from hpo.analysis import plots
+
+    trials = [t for r in runs for t in r.trials]
+    names = sorted({n for t in trials for n in t.params})
+    drawn = [
+        (
+            plots.best_so_far(runs, report.metric, out / "best_so_far.png"),
+            "Best value so far: median over seeds with interquartile band, vs trial number and "
+            "vs cumulative epochs.",
+        ),
+        (
+            plots.valley(trials, report.metric, out / "valley.png"),
+            "Learning rate × optimizer valley over all trials of all methods (seed 003).",
+        ),
+        (
+            plots.histograms(trials, names, report.metric, out / "histograms.png"),
+            "Distribution of the metric for each value of each hyperparameter (seed 004).",
+        ),
+        (
+            plots.scatter3d(trials, names, report.metric, out / "scatter3d.png"),
+            "Learning rate × second hyperparameter × metric (seed 004).",
+        ),
+        (
+            plots.importances(importances(runs), out / "importances.png"),
+            "Optuna fANOVA parameter importances, over all completed trials of each method.",
+        ),
+    ]
+    report.figures = [(p.name, caption) for p, caption in drawn if p is not None]
+
+
+def importances(runs: Sequence[Run]) -> dict[str, dict[str, float]]:
+    """fANOVA importances per method, on one in-memory study holding all its completed trials."""
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = {}
+    for method, group in by_method(runs).items():
+        done = [t for r in group for t in r.trials if t.state == TrialState.COMPLETE]
+        if len(done) < 4 or len({n for t in done for n in t.params}) < 2:
+            continue
+        study = optuna.create_study(direction=group[0].direction)
+        study.add_trials(done)
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+        try:
+            out[method] = optuna.importance.get_param_importances(study, evaluator=evaluator)
+        except (ValueError, RuntimeError):  # e.g. every trial has the same value
+            continue
+    return out
+
+
+# ---------------------------------------------------------------- documents
+
+COLUMNS = [
+    ("method", "method"),
+    ("seeds", "seeds"),
+    ("mean", "mean"),
+    ("std", "± std"),
+    ("median", "median"),
+    ("min", "min"),
+    ("max", "max"),
+    ("trials", "trials"),
+    ("pruned", "pruned"),
+    ("failed", "failed"),
+    ("epochs", "epochs used"),
+    ("trials_to_target", "trials to target (median)"),
+    ("reached", "seeds reaching target"),
+]
+
+
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_fmt(v, 3)}" for k, v in params.items())
+
+
+def table_cells(report: Report) -> tuple[list[str], list[list[str]]]:
+    head = [label for _, label in COLUMNS]
+    body = [[_fmt(row[key]) for key, _ in COLUMNS] for row in report.rows]
+    return head, body
+
+
+def test_cells(report: Report) -> tuple[list[str], list[list[str]]]:
+    head = ["A", "B", "U", "p (A better than B, one-sided)", "p (two-sided)"]
+    body = [
+        [t["a"], t["b"], f"{t['U']:g}", _p(t["p_better"]), _p(t["p_two_sided"])]
+        for t in report.tests
+    ]
+    return head, body
+
+
+def to_markdown(report: Report) -> str:
+    def table(head: list[str], body: list[list[str]]) -> list[str]:
+        return [
+            "| " + " | ".join(head) + " |",
+            "|" + "---|" * len(head),
+            *("| " + " | ".join(r) + " |" for r in body),
+            "",
+        ]
+
+    best = "highest" if report.direction == "maximize" else "lowest"
+    lines = [f"# Comparison `{report.experiment}`", "", f"Storage: `{report.storage}`", ""]
+    lines += ["## Setup", "", *(f"- {s}" for s in report.setup), ""]
+    lines += ["## Findings", "", *(f"- {h}" for h in report.headlines), ""]
+    lines += [
+        f"## Final best {report.metric} per method ({best} is better)",
+        "",
+        f"Statistics over seeds of each study's best value. Trials, pruned, failed and epochs "
+        f"are means per study. Target = {report.reference}'s median final best "
+        f"({_fmt(report.target)}).",
+        "",
+    ]
+    lines += table(*table_cells(report))
+    lines += ["## Pairwise Mann-Whitney U tests (final best values)", ""]
+    lines += table(*test_cells(report))
+    if report.retrained:
+        lines += ["## Best configurations retrained, scored on the test split", ""]
+        head = ["method", "params", "from", f"val {report.metric}", "test_acc"]
+        body = [
+            [m, _params(r["params"]), f"{r['study']} #{r['trial']}", _fmt(r["val_value"]),
+             _fmt(r["test_acc"])]
+            for m, r in report.retrained.items()
+        ]  # fmt: skip
+        lines += table(head, body)
+    lines += ["## Figures", ""]
+    for name, caption in report.figures:
+        lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
+    return "\n".join(lines)
+
+
+def to_html(report: Report) -> str:
+    def table(head: list[str], body: list[list[str]]) -> str:
+        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        trs = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body
+        )
+        return f"<table><tr>{th}</tr>{trs}</table>"
+
+    def md_inline(text: str) -> str:
+        import re
+
+        text = html.escape(text)
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+    parts = [
+        "<!doctype html><meta charset='utf-8'>",
+        f"<title>Comparison {html.escape(report.experiment)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}img{max-width:100%}</style>",
+        f"<h1>Comparison <code>{html.escape(report.experiment)}</code></h1>",
+        f"<p>Storage: <code>{html.escape(report.storage)}</code></p><h2>Setup</h2><ul>",
+        *(f"<li>{md_inline(s)}</li>" for s in report.setup),
+        "</ul><h2>Findings</h2><ul>",
+        *(f"<li>{md_inline(h)}</li>" for h in report.headlines),
+        f"</ul><h2>Final best {html.escape(report.metric)} per method</h2>",
+        table(*table_cells(report)),
+        "<h2>Pairwise Mann-Whitney U tests</h2>",
+        table(*test_cells(report)),
+        *(
+            [
+                "<h2>Best configurations retrained, scored on the test split</h2>",
+                table(
+                    ["method", "params", "val", "test_acc"],
+                    [
+                        [m, _params(r["params"]), _fmt(r["val_value"]), _fmt(r["test_acc"])]
+                        for m, r in report.retrained.items()
+                    ],
+                ),
+            ]
+            if report.retrained
+            else []
+        ),
+        "<h2>Figures</h2>",
+        *(
+            f"<figure><img src='{n}' alt='{html.escape(c)}'><figcaption>{html.escape(c)}"
+            "</figcaption></figure>"
+            for n, c in report.figures
+        ),
+    ]
+    return "\n".join(parts)
+
+
+def write(report: Report, out: Path) -> None:
+    (out / "report.md").write_text(to_markdown(report))
+    (out / "report.html").write_text(to_html(report))
+    data = {k: v for k, v in report.__dict__.items()}
+    (out / "summary.json").write_text(json.dumps(data, indent=1, default=str))

@@ -1,0 +1,198 @@
+"""Read a comparison back from storage and compute what the report shows. Reads only.
+
+runs = load_runs("sqlite:///studies/hpo.db", "cmp")     # one Run per (method, seed) study
+table = summarise(runs, target)                          # one row per method
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from optuna.trial import FrozenTrial, TrialState
+
+from hpo.errors import UsageError
+from hpo.persist.storages import open_existing_storage
+from hpo.persist.urls import redact
+
+COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+@dataclass
+class Run:
+    """One (method, seed) study: its finished trials in the order they were created."""
+
+    method: str
+    seed: int
+    direction: str  # "maximize" | "minimize"
+    trials: list[FrozenTrial]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def counted(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state in COUNTED]
+
+    def best_so_far(self) -> np.ndarray:
+        """Best COMPLETE value after each counted trial (NaN before the first one)."""
+        better = max if self.direction == "maximize" else min
+        best, out = math.nan, []
+        for t in self.counted:
+            if t.state == TrialState.COMPLETE and t.value is not None:
+                best = t.value if math.isnan(best) else better(best, t.value)
+            out.append(best)
+        return np.array(out, dtype=float)
+
+    def cumulative_epochs(self) -> np.ndarray:
+        """Epochs spent by the end of each counted trial, a method's own up-front cost (the
+        lr_find baseline's range tests) included."""
+        upfront = float(self.attrs.get("lr_find", {}).get("epochs", 0.0))
+        return upfront + np.cumsum([float(t.user_attrs.get("epochs", 0)) for t in self.counted])
+
+    @property
+    def final_best(self) -> float:
+        curve = self.best_so_far()
+        return float(curve[-1]) if len(curve) else math.nan
+
+
+def load_runs(url: str, experiment: str) -> list[Run]:
+    import optuna
+
+    storage = open_existing_storage(url)
+    prefix = f"{experiment}/"
+    runs = []
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        name = summary.study_name
+        if not name.startswith(prefix):
+            continue
+        method, _, seed_part = name[len(prefix) :].rpartition("/")
+        if not method or not seed_part.startswith("seed") or not seed_part[4:].isdigit():
+            continue
+        study = optuna.load_study(study_name=name, storage=storage)
+        trials = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+        direction = study.direction.name.lower()
+        runs.append(Run(method, int(seed_part[4:]), direction, trials, dict(study.user_attrs)))
+    if not runs:
+        raise UsageError(
+            f"no studies named {experiment}/<method>/seed<k> in {redact(url)}; "
+            "run python -m hpo.compare --experiment first"
+        )
+    directions = {r.direction for r in runs}
+    if len(directions) > 1:
+        raise UsageError(f"experiment {experiment!r} mixes directions {sorted(directions)}")
+    return sorted(runs, key=lambda r: (r.method, r.seed))
+
+
+def by_method(runs: Sequence[Run]) -> dict[str, list[Run]]:
+    out: dict[str, list[Run]] = {}
+    for run in runs:
+        out.setdefault(run.method, []).append(run)
+    return out
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def trials_to_reach(run: Run, target: float) -> int | None:
+    """The first trial count at which the best value reaches `target` (None: never)."""
+    curve = run.best_so_far()
+    hit = curve >= target if run.direction == "maximize" else curve <= target
+    indices = np.flatnonzero(hit)
+    return int(indices[0]) + 1 if len(indices) else None
+
+
+def mann_whitney(a: Sequence[float], b: Sequence[float], direction: str) -> dict[str, float]:
+    """Mann-Whitney U of a vs b: U, two-sided p, and one-sided p for "a is better than b"."""
+    from scipy.stats import mannwhitneyu
+
+    better = "greater" if direction == "maximize" else "less"
+    two = mannwhitneyu(a, b, alternative="two-sided")
+    one = mannwhitneyu(a, b, alternative=better)
+    return {
+        "U": float(two.statistic),
+        "p_two_sided": float(two.pvalue),
+        "p_better": float(one.pvalue),
+    }
+
+
+def default_target(runs: Sequence[Run], reference: str) -> float:
+    """The median final best of the reference method (random by default)."""
+    finals = [r.final_best for r in by_method(runs).get(reference, [])]
+    finals = [v for v in finals if not math.isnan(v)]
+    if not finals:
+        raise UsageError(f"no finished {reference!r} studies to take a target from; pass --target")
+    return float(np.median(finals))
+
+
+def summarise(runs: Sequence[Run], target: float) -> list[dict[str, Any]]:
+    """One row per method: the final-best statistics and what the budget bought."""
+    rows = []
+    for method, group in by_method(runs).items():
+        finals = np.array([r.final_best for r in group], dtype=float)
+        finite = finals[~np.isnan(finals)]
+        reach = [trials_to_reach(r, target) for r in group]
+        reached = [n for n in reach if n is not None]
+        rows.append(
+            {
+                "method": method,
+                "seeds": len(group),
+                "mean": float(np.mean(finite)) if len(finite) else math.nan,
+                "std": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan,
+                "median": float(np.median(finite)) if len(finite) else math.nan,
+                "min": float(np.min(finite)) if len(finite) else math.nan,
+                "max": float(np.max(finite)) if len(finite) else math.nan,
+                "trials": float(np.mean([len(r.counted) for r in group])),
+                "pruned": float(np.mean([_count(r, TrialState.PRUNED) for r in group])),
+                "failed": float(np.mean([_count(r, TrialState.FAIL) for r in group])),
+                "epochs": float(np.mean([r.cumulative_epochs()[-1:].sum() for r in group])),
+                "reached": len(reached),
+                "trials_to_target": float(np.median(reached)) if reached else math.nan,
+            }
+        )
+    return rows
+
+
+def pairwise(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Mann-Whitney U for every ordered pair of methods on the final best values."""
+    groups = by_method(runs)
+    direction = runs[0].direction
+    out = []
+    for a, ra in groups.items():
+        for b, rb in groups.items():
+            if a == b:
+                continue
+            va = [r.final_best for r in ra if not math.isnan(r.final_best)]
+            vb = [r.final_best for r in rb if not math.isnan(r.final_best)]
+            if len(va) < 2 or len(vb) < 2:
+                continue
+            out.append({"a": a, "b": b, **mann_whitney(va, vb, direction)})
+    return out
+
+
+def _count(run: Run, state: TrialState) -> int:
+    return sum(1 for t in run.trials if t.state == state)
+
+
+def band(curves: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and interquartile range over seeds at each x (ragged curves padded with NaN)."""
+    length = max(len(c) for c in curves)
+    stack = np.full((len(curves), length), np.nan)
+    for i, c in enumerate(curves):
+        stack[i, : len(c)] = c
+        if len(c):
+            stack[i, len(c) :] = c[-1]  # a finished study keeps its best
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns before any value
+        q25, med, q75 = np.nanpercentile(stack, [25, 50, 75], axis=0)
+    return med, q25, q75
+
+
+def on_epoch_grid(run: Run, grid: np.ndarray) -> np.ndarray:
+    """Best-so-far as a step function of cumulative epochs, sampled at `grid`."""
+    epochs, best = run.cumulative_epochs(), run.best_so_far()
+    idx = np.searchsorted(epochs, grid, side="right") - 1
+    out = np.where(idx >= 0, best[np.clip(idx, 0, None)] if len(best) else np.nan, np.nan)
+    return out.astype(float)

@@ -1,0 +1,122 @@
+"""Compare search methods fairly: same space, same budget, several seeds, one storage.
+
+    hpo compare --samplers grid,random,tpe --n-trials 30 --seeds 0-9 --experiment cmp
+    hpo compare --budget epochs:300 --seeds 0-4 --experiment cmp-epochs
+    hpo compare --objective table:hpo/tables/digits_mnist_cnn.json.gz \\
+        --space conf/spaces/replay.yaml --n-trials 50 --seeds 0-9 --experiment replay
+    hpo report --experiment cmp --out reports/cmp        # then read the results
+
+Each (method, seed) is its own study `<experiment>/<method>/seed<k>` in one storage; a rerun
+skips finished studies and continues partial ones. This command only runs; `hpo report` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import time
+from itertools import product
+
+from hpo.cli.common import EXIT_ABORTED, ArgumentParser, first_line
+from hpo.cli.flags import SHARED_FLAGS, add_flags
+from hpo.config.run import run_config
+from hpo.errors import UsageError
+from hpo.persist.urls import redact
+
+BUDGET_UNITS = ("trials", "epochs", "seconds")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-9' → 0…9; '0,3,5' → those; '0-2,7' → 0, 1, 2, 7."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, dash, hi = part.strip().partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if dash else [int(lo)]
+    except ValueError:
+        raise UsageError(f"--seeds takes '0-9' or '0,3,5', got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise UsageError(f"--seeds must list distinct non-negative seeds, got {text!r}")
+    return seeds
+
+
+def parse_budget(text: str | None, n_trials: int):  # -> hpo.search.budget.Budget
+    """'epochs:300', 'seconds:600' or 'trials:30'; without --budget, --n-trials trials."""
+    from hpo.search.budget import Budget
+
+    if text is None:
+        return Budget(n_trials, "trials")
+    unit, _, amount = text.partition(":")
+    try:
+        value = float(amount)
+    except ValueError:
+        value = -1.0
+    if unit not in BUDGET_UNITS or value <= 0:
+        raise UsageError(
+            f"--budget takes UNIT:AMOUNT with UNIT in {', '.join(BUDGET_UNITS)}, got {text!r}"
+        )
+    return Budget(value, unit)
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    p = ArgumentParser(prog=prog, description=first_line(__doc__))
+    p.add_argument("--experiment", required=True, help="name prefix of the studies")
+    p.add_argument(
+        "--samplers",
+        "--methods",
+        dest="methods",
+        default="grid,random,tpe",
+        help="comma-separated samplers or registered methods (default %(default)s)",
+    )
+    p.add_argument("--seeds", default="0-4", help="e.g. 0-9 or 0,3,5 (default %(default)s)")
+    p.add_argument(
+        "--budget",
+        default=None,
+        help="per study: epochs:300 (pruned trials count their epochs), seconds:600 "
+        "(summed trial wall time) or trials:30; default --n-trials trials",
+    )
+    p.add_argument(
+        "--objective",
+        default="train",
+        help="train (real fits, default) or table:PATH (replay a table; see hpo replay)",
+    )
+    p.add_argument("--workers", type=int, default=1, help="studies run in parallel processes")
+    add_flags(p, SHARED_FLAGS)
+    return p
+
+
+def main(argv: list[str], prog: str) -> int:
+    args = build_parser(prog).parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    seeds = parse_seeds(args.seeds)
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    if len(set(methods)) != len(methods) or not methods:
+        raise UsageError(f"--samplers must list distinct names, got {args.methods!r}")
+    if args.objective != "train" and not args.objective.startswith("table:"):
+        raise UsageError(f"--objective takes train or table:PATH, got {args.objective!r}")
+    from hpo.bench.compare import Benchmark, Job, run_jobs, validate
+
+    bench = Benchmark(
+        run_config(vars(args)), args.objective, parse_budget(args.budget, args.n_trials)
+    )
+    validate(bench, methods)
+    command = shlex.join([*shlex.split(prog), *argv])
+    threads = max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None
+    jobs = [
+        Job(args.experiment, m, s, bench, command, threads) for m, s in product(methods, seeds)
+    ]
+    budget = bench.budget
+    print(
+        f"Experiment {args.experiment!r}: {len(methods)} methods × {len(seeds)} seeds = "
+        f"{len(jobs)} studies, {budget.amount:g} {budget.unit} each, objective {bench.objective}"
+    )
+    start = time.perf_counter()
+    failed = run_jobs(jobs, args.workers, print)
+    print(
+        f"Done in {time.perf_counter() - start:.1f} s. Report: hpo report "
+        f"--storage {shlex.quote(redact(bench.config.storage))} "
+        f"--experiment {args.experiment} --out reports/{args.experiment}"
+    )
+    return EXIT_ABORTED if failed else 0

@@ -1,0 +1,101 @@
+"""Run flags, declared once: `hpo study` takes them all, `hpo compare` the ones that define
+the benchmark every method is compared on.
+
+    add_flags(parser, STUDY_FLAGS)        add_flags(parser, SHARED_FLAGS)
+
+Defaults come from hpo.config.run.RunConfig; a flag's dest is the RunConfig field it sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from hpo.config.run import RunConfig
+
+d = RunConfig
+# fmt: off
+FLAGS: dict[str, dict[str, Any]] = {
+    "--sampler": dict(default=d.sampler, metavar="NAME", help="tpe, random, grid, cmaes, qmc, gp"),
+    "--pruner": dict(default=d.pruner, metavar="NAME",
+                     help="median, percentile, hyperband, asha, none (default %(default)s)"),
+    "--pruner-startup": dict(type=int, default=d.pruner_startup, metavar="N",
+                             help="trials that run in full before pruning starts "
+                             "(default %(default)s)"),
+    "--pruner-warmup": dict(type=int, default=d.pruner_warmup, metavar="EPOCHS",
+                            help="epochs of each trial that are never pruned "
+                            "(default %(default)s)"),
+    "--n-trials": dict(type=int, default=d.n_trials, metavar="N",
+                       help="the study's total trials; a rerun continues to it "
+                       "(default %(default)s)"),
+    "--timeout": dict(type=float, default=None, metavar="SECONDS",
+                      help="stop starting new trials after this many seconds"),
+    "--max-epochs": dict(type=int, default=d.max_epochs, metavar="N",
+                         help="epochs per trial (default %(default)s)"),
+    "--dataset": dict(default=d.dataset, metavar="NAME", help="default %(default)s; see --list"),
+    "--model": dict(default=d.model, metavar="NAME", help="default %(default)s; see --list"),
+    "--space": dict(default=d.space, metavar="YAML",
+                    help="search space file (default %(default)s)"),
+    "--metric": dict(default=d.metric, metavar="NAME",
+                     help="val_acc (maximise, default), val_loss (minimise) or time_to_acc:0.97 "
+                     "(needs --cap)"),
+    "--cap": dict(default=None, metavar="LIMIT",
+                  help="time_to_* metrics: seconds (120) or epochs (15ep); unreached trials "
+                  "score it"),
+    "--storage": dict(default=d.storage, metavar="URL", help="default %(default)s"),
+    "--study-name": dict(metavar="NAME", help="default: <dataset>-<model>-<sampler>"),
+    "--seed": dict(type=int, default=d.seed, metavar="N",
+                   help="seeds the sampler, the data split and the weights (default %(default)s)"),
+    "--data-dir": dict(default=d.data_dir, metavar="DIR",
+                       help="where datasets are read or downloaded (default %(default)s)"),
+    "--workers": dict(type=int, default=d.workers, metavar="N",
+                      help="worker processes on this machine sharing the study "
+                      "(default %(default)s); the same command on other machines joins it"),
+    "--checkpoint-dir": dict(metavar="DIR",
+                             help="per-trial checkpoints go to DIR/<study>/trial_<n>/ "
+                             "(default: beside the SQLite/journal file, else ./studies)"),
+    "--keep-checkpoints": dict(default=d.keep_checkpoints, metavar="WHICH",
+                               help="checkpoints kept of finished trials: best, all, none "
+                               "(default %(default)s)"),
+    "--heartbeat-interval": dict(type=int, default=d.heartbeat_interval, metavar="SECONDS",
+                                 help="seconds between a running trial's heartbeats "
+                                 "(default %(default)s)"),
+    "--grace-period": dict(type=int, default=d.grace_period, metavar="SECONDS",
+                           help="a trial silent this long is dead: failed and re-run "
+                           "(default %(default)s)"),
+    "--max-retry": dict(type=int, default=d.max_retry, metavar="N",
+                        help="times a dead or interrupted trial is re-run (default %(default)s)"),
+    "--pool-worker": dict(action="store_true", help=argparse.SUPPRESS),
+    "--quiet": dict(action="store_true", help="print only the final summary"),
+    "--verbose": dict(action="store_true",
+                      help="show Lightning's progress bars and summaries and Optuna's log"),
+    "--no-artifacts": dict(dest="artifacts", action="store_false",
+                           help="skip the dashboard artifacts (curve PNGs, best checkpoint, "
+                           "confusion matrix)"),
+    "--threads": dict(type=int, default=d.threads, metavar="N",
+                      help="torch threads per trial (default %(default)s: run workers to use "
+                      "more cores)"),
+    "--limit-batches": dict(type=float, default=None, metavar="N",
+                            help="batches (≥1) or fraction (<1) of each epoch to train and "
+                            "validate: smoke tests"),
+    "--loggers": dict(default=d.loggers, metavar="KINDS",
+                      help="per-trial logs under studies/<study>/: csv, tensorboard or "
+                      "csv,tensorboard"),
+    "--test": dict(action="store_true",
+                   help="evaluate each completed trial on the test split (trial attrs "
+                   "test_acc, test_loss)"),
+}
+# fmt: on
+
+#: What defines the benchmark of a comparison, shared by `hpo study` and `hpo compare`.
+SHARED_FLAGS = (
+    "--n-trials", "--timeout", "--max-epochs", "--dataset", "--model", "--space", "--metric",
+    "--cap", "--pruner", "--pruner-startup", "--pruner-warmup", "--storage", "--data-dir",
+    "--verbose",
+)  # fmt: skip
+STUDY_FLAGS = tuple(FLAGS)
+
+
+def add_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    for name in names:
+        parser.add_argument(name, **FLAGS[name])

@@ -1,0 +1,157 @@
+"""Objective metrics by name: what a trial's value is, which way is better, what pruning watches.
+
+metric = create_metric("val_acc")       # or "val_loss"; "name:arg" passes an argument
+metric.value(curve)                      # curve: one dict of logged values per epoch
+create_metric("time_to_acc:0.97", cap="120")   # seconds to 97 % train accuracy, capped
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpo.errors import UsageError
+from hpo.registry import Registry
+
+Curve = Sequence[dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    direction: str  # "maximize" or "minimize"
+    monitor: str  # the per-epoch value reported to the pruner
+    value: Callable[[Curve], float]  # the trial's final value from its epoch curve
+    #: extra trial attrs from the curve (e.g. whether a target was reached)
+    attrs: Callable[[Curve], dict[str, Any]] = field(default=lambda curve: {})
+    #: True once training can stop because the value can no longer change
+    done: Callable[[Curve], bool] = field(default=lambda curve: False)
+
+
+METRICS = Registry(
+    "metric",
+    {
+        name: f"hpo.config.metrics:{name}"
+        for name in ("val_acc", "val_loss", "time_to_acc", "time_to_val_acc")
+    },
+)
+
+
+def create_metric(spec: str, cap: str | None = None) -> Metric:
+    """`spec` is "name" or "name:arg"; `cap` (e.g. "120", "120s", "15ep") only for time_to_*."""
+    name, _, arg = spec.partition(":")
+    factory = METRICS.get(name)
+    if "cap" in METRICS.parameters(name):
+        return factory(arg or None, cap=cap)
+    if cap is not None:
+        raise UsageError(f"--cap applies to time_to_* metrics only, not to {name}")
+    return factory(arg or None)
+
+
+def _finite(curve: Curve, key: str) -> list[float]:
+    return [row[key] for row in curve if key in row and math.isfinite(row[key])]
+
+
+def _no_argument(name: str, arg: str | None) -> None:
+    if arg is not None:
+        raise UsageError(f"metric {name} takes no argument, got {name}:{arg}")
+
+
+def val_acc(arg: str | None) -> Metric:
+    """Best validation accuracy over the epochs trained (maximise)."""
+    _no_argument("val_acc", arg)
+    return Metric(
+        "val_acc", "maximize", "val_acc", lambda c: max(_finite(c, "val_acc"), default=0.0)
+    )
+
+
+def val_loss(arg: str | None) -> Metric:
+    """Lowest validation cross-entropy over the epochs trained (minimise)."""
+    _no_argument("val_loss", arg)
+    return Metric(
+        "val_loss", "minimize", "val_loss", lambda c: min(_finite(c, "val_loss"), default=math.inf)
+    )
+
+
+@dataclass(frozen=True)
+class Cap:
+    """The most a trial may take to reach a target: `amount` seconds or epochs."""
+
+    amount: float
+    unit: str  # "seconds" or "epochs"
+
+
+def parse_cap(text: str | None) -> Cap:
+    """'120' or '120s' → 120 seconds; '15ep' or '15epochs' → 15 epochs."""
+    if text is None:
+        raise UsageError(
+            "time_to_* metrics need --cap: seconds (--cap 120) or epochs (--cap 15ep)"
+        )
+    raw = text.strip().lower()
+    unit = "seconds"
+    for suffix, name in (("epochs", "epochs"), ("ep", "epochs"), ("s", "seconds")):
+        if raw.endswith(suffix):
+            raw, unit = raw[: -len(suffix)], name
+            break
+    try:
+        amount = float(raw)
+    except ValueError:
+        amount = -1.0
+    if not amount > 0:
+        raise UsageError(
+            f"--cap must be a positive number of seconds or epochs (15ep), got {text!r}"
+        )
+    return Cap(amount, unit)
+
+
+def time_to_target(key: str, target: float, cap: Cap, curve: Curve) -> float | None:
+    """Seconds (`elapsed_s`) or epochs until `key` first reaches `target` within the cap."""
+    for epoch, row in enumerate(curve, 1):
+        value = row.get(key)
+        if value is None or not math.isfinite(value) or value < target:
+            continue
+        spent = float(row.get("elapsed_s", math.inf)) if cap.unit == "seconds" else epoch
+        return spent if spent <= cap.amount else None
+    return None
+
+
+def _time_to(key: str, name: str, arg: str | None, cap_text: str | None) -> Metric:
+    try:
+        target = float(arg) if arg is not None else math.nan
+    except ValueError:
+        target = math.nan
+    if not 0 < target <= 1:
+        raise UsageError(f"{name} needs a target accuracy in (0, 1], e.g. {name}:0.97")
+    cap = parse_cap(cap_text)
+
+    def value(curve: Curve) -> float:
+        reached = time_to_target(key, target, cap, curve)
+        return cap.amount if reached is None else reached
+
+    def attrs(curve: Curve) -> dict[str, Any]:
+        reached = time_to_target(key, target, cap, curve) is not None
+        return {"reached_target": reached, "target": f"{key}>={target:g}", "cap": cap.amount}
+
+    def done(curve: Curve) -> bool:
+        if not curve or time_to_target(key, target, cap, curve) is not None:
+            return bool(curve)
+        last = curve[-1]
+        spent = float(last.get("elapsed_s", 0.0)) if cap.unit == "seconds" else len(curve)
+        return spent >= cap.amount
+
+    # Pruning watches val_loss: like the value it is minimised, and it exists every epoch.
+    return Metric(f"{name}:{target:g}", "minimize", "val_loss", value, attrs, done)
+
+
+def time_to_acc(arg: str | None, cap: str | None = None) -> Metric:
+    """Seconds (or epochs) to reach a train accuracy, e.g. time_to_acc:0.97 --cap 120 (minimise).
+
+    As in seed 003: a trial that never reaches it within the cap scores the cap."""
+    return _time_to("train_acc", "time_to_acc", arg, cap)
+
+
+def time_to_val_acc(arg: str | None, cap: str | None = None) -> Metric:
+    """Like time_to_acc, on validation accuracy: time_to_val_acc:0.95 --cap 10ep (minimise)."""
+    return _time_to("val_acc", "time_to_val_acc", arg, cap)

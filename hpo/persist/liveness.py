@@ -1,0 +1,138 @@
+"""Which worker runs a trial, and what happens to trials whose worker is gone.
+
+Rules (applied under the study lock, before a worker starts a trial):
+1. Heartbeats: a RUNNING trial silent for the grace period is failed and re-queued (Optuna's
+   `fail_stale_trials`; journal storages via hpo.journal_heartbeat).
+2. Same machine, dead process: each trial records its worker (host, boot id, pid, process start
+   time). A RUNNING trial whose worker ran on this machine and no longer exists is failed and
+   re-queued at once, so a rerun right after a kill -9 does not wait for the grace period
+   (Optuna cannot tell, optuna#2347: written by hand).
+3. Interrupted (SIGTERM/SIGINT): the worker itself fails and re-queues its trial before exiting.
+A re-queued trial is a WAITING copy with the same parameters and user attrs (its checkpoint
+path), made by `RetryHeartbeatStaleTrialCallback`, at most `max_retry` times.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import warnings
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from hpo.persist import internals
+from hpo.persist.internals import HeartbeatJournalStorage, base_storage
+
+WORKER_KEY = "hpo:worker"
+
+
+@cache
+def boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (tells a reused pid apart)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def this_worker() -> dict[str, Any]:
+    pid = os.getpid()
+    return {
+        "host": socket.gethostname(),
+        "boot": boot_id(),
+        "pid": pid,
+        "start": process_start(pid),
+    }
+
+
+def died_here(worker: dict[str, Any]) -> bool:
+    """True if `worker` ran on this machine (same host and boot) and has exited."""
+    if worker.get("host") != socket.gethostname() or worker.get("boot") != boot_id():
+        return False
+    if not boot_id() or worker.get("start") is None:
+        return False  # cannot tell without /proc: leave it to the heartbeat
+    return process_start(int(worker["pid"])) != worker["start"]
+
+
+def claim_trial(trial: optuna.Trial) -> None:
+    """Mark `trial` as this process's. On a journal storage also give it a fresh heartbeat now:
+    a re-queued trial carries its dead predecessor's in its system attrs (RDB heartbeats live in
+    a table of their own, and Optuna's heartbeat thread writes the first one)."""
+    storage = base_storage(trial.study)
+    storage.set_trial_system_attr(internals.trial_id(trial), WORKER_KEY, this_worker())
+    if isinstance(storage, HeartbeatJournalStorage):
+        storage.record_heartbeat(internals.trial_id(trial))
+
+
+def retry_callback(storage: BaseStorage):  # -> callable | None
+    getter = getattr(storage, "get_heartbeat_stale_trial_callback", None)
+    return getter() if getter is not None else None
+
+
+def fail_and_requeue(study: optuna.Study, trial_id: int, reason: str) -> FrozenTrial | None:
+    """FAIL a RUNNING trial with `reason` and re-queue it; None if it was no longer running."""
+    storage = base_storage(study)
+    try:
+        storage.set_trial_user_attr(trial_id, "stop_reason", reason)
+        if not storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+            return None
+    except (optuna.exceptions.UpdateFinishedTrialError, KeyError):
+        return None
+    failed = copy.deepcopy(storage.get_trial(trial_id))
+    callback = retry_callback(storage)
+    if callback is not None:
+        callback(study, failed)
+    return failed
+
+
+def fail_dead_trials(
+    study: optuna.Study, trials: Sequence[FrozenTrial] | None = None
+) -> list[int]:
+    """Rule 2: fail and re-queue RUNNING trials whose worker died on this machine
+    (`trials`: the study's trials, if already fetched)."""
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    running = [t for t in trials if t.state == TrialState.RUNNING]
+    failed = []
+    for trial in running:
+        worker = trial.system_attrs.get(WORKER_KEY)
+        if worker and died_here(worker):
+            reason = f"worker process {worker['pid']} on {worker['host']} died; re-queued"
+            if fail_and_requeue(study, internals.trial_id(trial), reason) is not None:
+                failed.append(trial.number)
+    return failed
+
+
+def sweep_stale(study: optuna.Study, heartbeats: bool = True) -> None:
+    """Rules 1 and 2 (rule 1 only if `heartbeats`: `optimize()` applies it itself before each
+    trial); call under the study lock."""
+    fail_dead_trials(study)
+    if not heartbeats:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def stale_trial_numbers(study: optuna.Study) -> set[int]:
+    """RUNNING trials that the next sweep would fail (for `status`; changes nothing)."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    ids = set(internals.stale_trial_ids(study))
+    stale = {t.number for t in running if internals.trial_id(t) in ids}
+    stale |= {t.number for t in running if died_here(t.system_attrs.get(WORKER_KEY) or {})}
+    return stale

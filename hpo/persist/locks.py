@@ -1,0 +1,141 @@
+"""A lock per study, shared by every process on the same storage.
+
+lock = study_lock(study); lock.acquire(); ...; lock.release()
+
+Optuna has no way to "count the trials, then create one only if the budget allows" atomically
+(optuna#2638, #3518), so workers serialise that step under this lock. Each kind is released by
+the storage itself when its holder dies (kill -9 included):
+- SQLite and journal files: `flock` on `<file>.hpo-lock` (the kernel drops it with the process;
+  on NFSv4 flock is carried out as an NFS byte-range lock, shared across nodes);
+- PostgreSQL: a session advisory lock; MySQL: GET_LOCK (both dropped with the connection);
+- Redis: a `redis-py` lock with an expiry;
+- anything else (in-memory): a lock of this process only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import optuna
+import sqlalchemy
+from optuna.storages import RDBStorage
+
+from hpo.persist.internals import base_storage
+from hpo.persist.storages import url_of
+from hpo.persist.urls import file_path, redis_prefix, scheme_of
+
+REDIS_LOCK_EXPIRY_S = 120
+
+
+class Lock(Protocol):
+    def acquire(self) -> None: ...
+    def release(self) -> None: ...
+
+
+def study_lock(study: optuna.Study) -> Lock:
+    storage = base_storage(study)
+    name = f"hpo:{study.study_name}"
+    if isinstance(storage, RDBStorage):
+        dialect = storage.engine.dialect.name
+        if dialect == "sqlite" and storage.engine.url.database not in (None, "", ":memory:"):
+            return FileLock(Path(str(storage.engine.url.database)))
+        if dialect == "postgresql":
+            return PostgresLock(storage.engine, name)
+        if dialect in ("mysql", "mariadb"):
+            return MySQLLock(storage.engine, name)
+    url = url_of(storage)
+    if url is not None and scheme_of(url) == "journal":
+        path = file_path(url)
+        assert path is not None
+        return FileLock(path)
+    if url is not None and scheme_of(url) in ("redis", "rediss"):
+        return RedisLock(url, f"{redis_prefix(url)}:{name}:lock")
+    return ProcessLock()
+
+
+class FileLock:
+    def __init__(self, data_file: Path) -> None:
+        self.path = data_file.with_name(data_file.name + ".hpo-lock")
+        self._handle: Any = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a")  # noqa: SIM115 (kept open while locked)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        self._handle = handle
+
+    def release(self) -> None:
+        handle = self._handle
+        if handle is not None:
+            self._handle = None
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class PostgresLock:
+    def __init__(self, engine: sqlalchemy.Engine, name: str) -> None:
+        self.engine, self.key = engine, _lock_key(name)
+        self._conn: sqlalchemy.Connection | None = None
+
+    def acquire(self) -> None:
+        conn = self.engine.connect()
+        conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            conn.close()
+
+
+class MySQLLock:
+    def __init__(self, engine: sqlalchemy.Engine, name: str) -> None:
+        self.engine, self.name = engine, name[:64]
+        self._conn: sqlalchemy.Connection | None = None
+
+    def acquire(self) -> None:
+        conn = self.engine.connect()
+        conn.execute(sqlalchemy.text("SELECT GET_LOCK(:n, -1)"), {"n": self.name})
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": self.name})
+            conn.close()
+
+
+class RedisLock:
+    def __init__(self, url: str, key: str) -> None:
+        import redis
+
+        server = urlsplit(url)._replace(query="").geturl()
+        self._lock: Any = redis.Redis.from_url(server).lock(key, timeout=REDIS_LOCK_EXPIRY_S)
+
+    def acquire(self) -> None:
+        self._lock.acquire(blocking=True)
+
+    def release(self) -> None:
+        if self._lock.owned():
+            self._lock.release()
+
+
+class ProcessLock:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        self._lock.acquire()
+
+    def release(self) -> None:
+        if self._lock.locked():
+            self._lock.release()

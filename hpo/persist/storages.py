@@ -1,0 +1,160 @@
+"""Storage URL (hpo.persist.urls) → Optuna storage.
+
+    storage = open_storage("sqlite:///studies/hpo.db", Liveness(heartbeat_interval=15))
+
+Every storage detects dead workers: RDB storages through Optuna's heartbeats, journal storages
+through hpo.persist.internals.HeartbeatJournalStorage (Optuna 5.0 has no heartbeat there). A
+trial whose worker died is failed and re-queued with the same parameters by
+`RetryHeartbeatStaleTrialCallback`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import time
+import warnings
+import weakref
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import optuna
+from optuna.storages import BaseStorage
+
+from hpo.config.run import check_liveness
+from hpo.errors import UsageError
+from hpo.persist.internals import HeartbeatJournalStorage
+from hpo.persist.urls import (
+    RDB_SCHEMES,
+    check_existing_storage,
+    check_storage_url,
+    file_path,
+    redact,
+    scheme_of,
+)
+
+SQLITE_BUSY_TIMEOUT_S = 60
+
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+#: The URL each storage was opened from (locks and status need it; never printed unredacted).
+_URLS: weakref.WeakKeyDictionary[BaseStorage, str] = weakref.WeakKeyDictionary()
+
+
+def url_of(storage: BaseStorage) -> str | None:
+    return _URLS.get(storage)
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How dead workers are detected: a running trial records a heartbeat every
+    `heartbeat_interval` s; one silent for `grace_period` s is failed and re-queued (at most
+    `max_retry` times). Too short a grace period fails live trials (optuna#5470)."""
+
+    heartbeat_interval: int = 15
+    grace_period: int = 60
+    max_retry: int = 3
+
+    def __post_init__(self) -> None:
+        check_liveness(self.heartbeat_interval, self.grace_period, self.max_retry)
+
+    def retry_callback(self) -> optuna.storages.RetryHeartbeatStaleTrialCallback:
+        """Re-queues a dead worker's trial as WAITING with the same parameters and user attrs
+        (which carry its checkpoint path); intermediate values are copied by the retry itself,
+        only for the epochs its checkpoint holds."""
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=self.max_retry)
+
+
+def open_existing_storage(url: str, liveness: Liveness | None = None) -> BaseStorage:
+    """`open_storage` for commands that only read: refuses a storage file that is not there."""
+    check_existing_storage(url)
+    return open_storage(url, liveness)
+
+
+def open_storage(
+    url: str, liveness: Liveness | None = None, existing: bool = False
+) -> BaseStorage:
+    """Open (creating if needed) the storage at `url`, with heartbeats and retries of dead
+    workers' trials; unreachable servers are UsageErrors. `existing=True` for a database known
+    to hold Optuna's tables: neither creates them nor checks their schema version (a third of
+    a second of alembic), for quick reads that fall back to a full open if they fail."""
+    check_storage_url(url)
+    scheme = scheme_of(url)
+    live = liveness or Liveness()
+    try:
+        if scheme in RDB_SCHEMES:
+            path = file_path(url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            storage: BaseStorage = _open_rdb(url, live, existing)
+        else:
+            storage = HeartbeatJournalStorage(
+                journal_backend(url),
+                heartbeat_interval=live.heartbeat_interval,
+                grace_period=live.grace_period,
+                stale_trial_callback=live.retry_callback(),
+            )
+        _URLS[storage] = url
+        return storage
+    except ImportError as exc:
+        raise UsageError(f"storage {redact(url)} needs a driver: {exc}; pip install it") from None
+    except Exception as exc:  # connection refused, auth, unknown database, …
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"cannot open storage {redact(url)}: {reason}") from None
+
+
+def _open_rdb(url: str, live: Liveness, existing: bool, attempts: int = 5) -> BaseStorage:
+    """RDBStorage; workers starting together on a new database race to create its tables
+    ("UNIQUE constraint failed: alembic_version", "already exists"): the losers retry."""
+    import sqlalchemy.exc
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(
+                sqlalchemy_url(url),
+                engine_kwargs=_engine_kwargs(scheme_of(url)),
+                heartbeat_interval=live.heartbeat_interval,
+                grace_period=live.grace_period,
+                heartbeat_stale_trial_callback=live.retry_callback(),
+                skip_table_creation=existing,
+                skip_compatibility_check=existing,
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())
+        except sqlalchemy.exc.OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())
+    raise AssertionError("unreachable")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """postgresql:// means psycopg2 to SQLAlchemy; use psycopg (3) when only it is installed."""
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None:
+        if importlib.util.find_spec("psycopg") is not None:
+            return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def journal_backend(url: str) -> optuna.storages.journal.BaseJournalBackend:
+    """The journal log behind journal:///file and redis:// URLs (`?prefix=` namespaces keys)."""
+    if scheme_of(url) == "journal":
+        path = file_path(url)
+        assert path is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.journal.JournalFileBackend(str(path))
+    parts = urlsplit(url)
+    prefix = parse_qs(parts.query).get("prefix", [""])[0]
+    server = parts._replace(query="").geturl()
+    return optuna.storages.journal.JournalRedisBackend(server, prefix=prefix)
+
+
+def _engine_kwargs(scheme: str) -> dict[str, object]:
+    if scheme == "sqlite":
+        # Wait for a lock instead of failing with "database is locked" (optuna#820). (WAL mode
+        # would halve the per-trial cost, but it leaves data in a -wal file beside the database
+        # until a checkpoint, which surprises tools that copy or compare the .db file.)
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    return {"pool_pre_ping": True}

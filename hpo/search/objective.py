@@ -1,0 +1,154 @@
+"""One trial: sample → build → fit with per-epoch pruning → value and trial attrs.
+
+    study.optimize(Objective(config, space), n_trials=1)
+
+The fit itself is hpo.train's (no Optuna there); this module adds what makes it a trial: the
+pruning callback, the checkpoint a retry resumes from, the dashboard artifacts, the attrs.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from dataclasses import replace
+from typing import Any
+
+import lightning.pytorch as pl
+import optuna
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from optuna_integration import PyTorchLightningPruningCallback
+
+from hpo.config.metrics import Metric, create_metric
+from hpo.config.run import RunConfig
+from hpo.config.space import SearchSpace
+from hpo.errors import UsageError
+from hpo.persist.artifacts import artifact_store
+from hpo.persist.checkpoints import CheckpointJanitor, checkpoint_root, resume_point, trial_dir
+from hpo.search.callbacks.trial_artifacts import TrialArtifacts
+from hpo.search.callbacks.trial_checkpoint import TrialCheckpoint
+from hpo.train import signals
+from hpo.train.callbacks.divergence_stop import divergence_stops
+from hpo.train.callbacks.epoch_curve import EpochCurve
+from hpo.train.callbacks.stop_at_target import StopAtTarget
+from hpo.train.callbacks.stop_on_signal import StopOnSignal
+from hpo.train.divergence import divergence, divergence_threshold
+from hpo.train.fit import Built, build, make_trainer, score_on_test_split
+from hpo.train.loggers import trial_loggers
+from hpo.train.routing import route
+
+
+class Objective:
+    """Optuna objective: each call trains one configuration sampled from `space`."""
+
+    def __init__(self, config: RunConfig, space: SearchSpace) -> None:
+        self.config = config
+        self.space = space
+        self.metric: Metric = create_metric(config.metric, config.cap)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = self.space.suggest(trial)
+        return run_repeats(trial, params, self.config, self.metric)
+
+
+def run_repeats(
+    trial: optuna.Trial, params: dict[str, Any], config: RunConfig, metric: Metric
+) -> float:
+    """`repeats: k` (seed 004): fit the configuration k times with seeds seed, seed+1, … (weights,
+    shuffling and seeded splits); the value is the mean, each repeat's value is kept in the trial
+    attr `repeat_values`. A pruned or failed repeat ends the trial."""
+    repeats = int(route(params, config.model, config.dataset).objective.get("repeats", 1))
+    if repeats < 1:
+        raise UsageError(f"repeats must be at least 1, got {repeats}")
+    if repeats == 1:
+        return run_trial(trial, params, config, metric)
+    start, values = time.perf_counter(), []
+    for k in range(repeats):
+        values.append(run_trial(trial, params, replace(config, seed=config.seed + k), metric))
+        trial.set_user_attr("repeat_values", values)
+    trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
+    return sum(values) / len(values)
+
+
+def run_trial(
+    trial: optuna.Trial, params: dict[str, Any], config: RunConfig, metric: Metric
+) -> float:
+    """Fit one configuration, reporting `metric.monitor` each epoch to the pruner.
+
+    Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss diverged:
+    Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which.
+    Each epoch is checkpointed; a retried trial resumes from its predecessor's checkpoint. A
+    SIGTERM/SIGINT raises `signals.Interrupted` after the current batch."""
+    built = build(params, config)
+    curve = EpochCurve()
+    resume = resume_point(trial, curve.state_key)
+    root = checkpoint_root(config)
+    # Finished trials' checkpoints are swept before each trial, whoever runs it (hpo.study,
+    # hpo.compare); the caller sweeps once more when its run ends.
+    CheckpointJanitor(root, config.keep_checkpoints)(trial.study)
+    callbacks: list[pl.Callback] = [
+        curve,  # first, so an epoch the pruner stops is still recorded
+        PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
+        *divergence_stops(built.datamodule.num_classes, config.max_epochs),
+        StopAtTarget(metric, curve),
+        StopOnSignal(),
+        TrialCheckpoint(trial, trial_dir(root, trial.study.study_name, trial.number)),
+    ]
+    if config.artifacts:
+        callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
+    trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))
+    trial.set_user_attr("n_params", built.n_params)
+    if resume is not None:
+        resume.report_to(trial)  # before fit: the pruner reports only the epochs trained now
+        trial.set_user_attr(
+            "resumed_from", {"checkpoint": str(resume.path), "epochs": len(resume.epochs)}
+        )
+    elif "resumed_from" in trial.user_attrs:  # copied from a predecessor; not resumed this time
+        trial.set_user_attr("resumed_from", {"checkpoint": None, "epochs": 0})
+    signals.check()
+    start = time.perf_counter()
+    try:
+        trainer.fit(
+            built.module,
+            datamodule=built.datamodule,
+            ckpt_path=resume.path if resume is not None else None,
+            weights_only=True,
+        )
+    except SIGTERMException:  # Lightning's own SIGTERM stop: a SystemExit(0) otherwise
+        raise signals.Interrupted(signal.SIGTERM) from None
+    except optuna.TrialPruned:
+        _record(trial, curve, start, f"pruned at epoch {curve.epochs}")
+        raise
+    except Exception as exc:
+        _record(trial, curve, start, f"failed: {type(exc).__name__}: {exc}")
+        raise
+    diverged = divergence(curve.rows, divergence_threshold(built.datamodule.num_classes))
+    if diverged is not None:
+        _record(trial, curve, start, f"diverged: {diverged}")
+        raise optuna.TrialPruned(f"diverged: {diverged}")
+    _record(trial, curve, start, "completed")
+    for key, value in metric.attrs(curve.rows).items():
+        trial.set_user_attr(key, value)
+    if config.test:
+        record_test(trial, trainer, built)
+    return metric.value(curve.rows)
+
+
+def record_test(trial: optuna.Trial, trainer: pl.Trainer, built: Built) -> None:
+    """Test-split accuracy and loss of the trained model as trial attrs (never the objective)."""
+    for key, value in score_on_test_split(trainer, built).items():
+        trial.set_user_attr(key, round(value, 6))
+
+
+def _record(trial: optuna.Trial, curve: EpochCurve, start: float, reason: str) -> None:
+    resumed = trial.user_attrs.get("resumed_from", {}).get("epochs", 0)
+    trial.set_user_attr("epochs", curve.epochs)
+    trial.set_user_attr("epochs_trained", curve.epochs - resumed)
+    trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
+    trial.set_user_attr("stop_reason", reason)
+    trial.set_user_attr("curve", [_json_safe(row) for row in curve.rows])
+
+
+def _json_safe(row: dict[str, float]) -> dict[str, float | None]:
+    """NaN/inf become null: the dashboard's JSON parser rejects them."""
+    return {k: (round(v, 6) if math.isfinite(v) else None) for k, v in row.items()}

@@ -1,0 +1,216 @@
+"""Run (or resume) one study to its budget and say how it went: what `hpo study` does.
+
+    code = run(config, command)      # config validated by the CLI; returns the exit code
+
+Order matters for bad input and for speed: the space and names are checked first (no torch);
+a study that is already finished is reported without loading torch; the data is checked before
+the storage is created; only then does training start.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from collections.abc import Sequence
+
+from hpo.config.run import RunConfig, identity_differences
+from hpo.config.space import SearchSpace
+from hpo.errors import UsageError
+from hpo.persist.quick_read import read_sqlite_study
+from hpo.persist.urls import file_path, redact, scheme_of
+from hpo.search.summary import summary_text
+from hpo.search.validate import preflight, validate
+from hpo.train import signals
+
+EXIT_ABORTED = 1
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Optuna's log and Lightning's lines and warnings only with --verbose."""
+    import optuna
+
+    from hpo.train.fit import quiet_lightning
+
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
+    logging.getLogger("optuna").setLevel(logging.INFO if verbose else logging.WARNING)
+    quiet_lightning(verbose)
+
+
+def run(
+    config: RunConfig, command: str, argv: Sequence[str] = (), pool_worker: bool = False
+) -> int:
+    with signals.graceful_stop():
+        try:
+            return _run(config, command, argv, pool_worker)
+        except signals.Interrupted as stop:
+            print(interrupted_message(stop, command), file=sys.stderr)
+            return stop.exit_code
+
+
+def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool) -> int:
+    space = validate(config)
+    say = (lambda *_: None) if config.quiet or pool_worker else print
+    finished = None if pool_worker else finished_summary(config, space)
+    if finished is not None:
+        done, text = finished
+        say(header(config, space))
+        print(already_done(config, done))
+        print(text)
+        print(f"Inspect it:  {dashboard_command(config.storage)}")
+        return 0
+    preflight(config, space)
+    quiet_libraries(config.verbose)
+    return _train(config, space, command, argv, pool_worker, say)
+
+
+def _train(config, space, command, argv, pool_worker, say) -> int:
+    from hpo.persist.checkpoints import CheckpointJanitor, checkpoint_root
+    from hpo.persist.notes import describe_study
+    from hpo.search.budget import Budget, TooManyFailures, counted_trials, run_to_budget
+    from hpo.search.objective import Objective
+    from hpo.search.progress import ConsoleProgress, summary
+    from hpo.search.study import open_study
+
+    study = open_study(config, space, command, claim_seed=config.workers == 1)
+    if not pool_worker:
+        describe_study(study, config, space, command)
+    done = counted_trials(study)
+    say(header(config, space))
+    if done >= config.n_trials and not pool_worker:
+        print(already_done(config, done))
+    elif done:
+        say(f"Resuming: {done} of {config.n_trials} trials already finished.")
+    if config.workers > 1:
+        from hpo.search.workers import run_pool
+
+        code = run_pool(argv, config.workers, config.threads, quiet=config.quiet)
+        if code == 0:
+            print(summary(study, config.metric))
+            print(f"Inspect it:  {dashboard_command(config.storage)}")
+        return code
+    progress = ConsoleProgress(config.n_trials, done, config.metric, config.quiet)
+    try:
+        outcome = run_to_budget(
+            study,
+            Objective(config, space),
+            Budget(config.n_trials),
+            config.timeout,
+            [progress],
+            on_wait=None if config.quiet else lambda n: say_waiting(n, config.grace_period),
+        )
+    except TooManyFailures as exc:
+        progress.close()
+        print(f"hpo study: stopped: {exc}", file=sys.stderr)
+        return EXIT_ABORTED
+    finally:
+        progress.close()
+    CheckpointJanitor(checkpoint_root(config), config.keep_checkpoints)(study)
+    if pool_worker:
+        return 0
+    if outcome.stopped_because == "grid exhausted":
+        print(
+            f"Grid exhausted: all {space.grid_size()} grid points ran, "
+            f"{counted_trials(study)} of the {config.n_trials}-trial budget used."
+        )
+    elif outcome.stopped_because == "timeout":
+        print(f"Timeout after {config.timeout:g} s: {counted_trials(study)} trials finished.")
+    print(summary(study, config.metric))
+    print(f"Inspect it:  {dashboard_command(config.storage)}")
+    if config.artifacts:
+        storage = shlex.quote(redact(config.storage))
+        print(f"  with its artifacts:  python -m hpo.dashboard --storage {storage}")
+    return 0
+
+
+def already_done(config: RunConfig, done: int) -> str:
+    return f"Study {config.name!r} is already done: {done} of {config.n_trials} trials finished."
+
+
+def finished_summary(config: RunConfig, space: SearchSpace) -> tuple[int, str] | None:
+    """(trials finished, summary) if the study exists with this configuration and has nothing
+    left to run (its budget spent or its grid exhausted), read without creating or changing
+    anything and, on a SQLite file, without loading Optuna; else None. A study created with
+    other settings is a UsageError."""
+    path = file_path(config.storage)
+    if path is not None and not path.is_file():
+        return None
+    if scheme_of(config.storage) == "sqlite" and path is not None:
+        digest = read_sqlite_study(path, config.name)
+        if digest is not None:
+            _check_identity(config, space, digest.user_attrs.get("identity", {}))
+            if digest.counted >= config.n_trials:
+                text = summary_text(digest.name, digest.counts, config.metric, digest.best)
+                return digest.counted, text
+            if config.sampler != "grid":
+                return None
+    return _finished_through_optuna(config, space)
+
+
+def _check_identity(config: RunConfig, space: SearchSpace, stored: dict) -> None:
+    differences = identity_differences(stored, config.identity(space))
+    if differences:
+        raise UsageError(
+            f"study {config.name!r} already exists with another configuration "
+            f"({'; '.join(differences)}); rerun with its settings or pass a new --study-name"
+        )
+
+
+def _finished_through_optuna(config: RunConfig, space: SearchSpace) -> tuple[int, str] | None:
+    import optuna
+
+    from hpo.persist.storages import open_storage
+    from hpo.search.budget import counted_trials
+    from hpo.search.progress import summary
+    from hpo.search.study import liveness_of
+
+    storage = open_storage(config.storage, liveness_of(config), existing=True)
+    try:
+        if config.name not in optuna.get_all_study_names(storage):
+            return None
+        study = optuna.load_study(study_name=config.name, storage=storage)
+    except Exception:  # e.g. no tables yet or an older schema: the full open says what is wrong
+        return None
+    _check_identity(config, space, study.user_attrs.get("identity", {}))
+    done = counted_trials(study)
+    if done < config.n_trials:
+        grid = optuna.samplers.GridSampler(space.grid(), seed=config.seed)
+        if config.sampler != "grid" or not grid.is_exhausted(study):
+            return None
+    return done, summary(study, config.metric)
+
+
+def header(config: RunConfig, space: SearchSpace) -> str:
+    return (
+        f"Study {config.name!r} in {redact(config.storage)}: {config.sampler} sampler, "
+        f"{config.pruner} pruner, {config.dataset}/{config.model}, ≤{config.max_epochs} epochs "
+        f"per trial; searching {', '.join(space.params)}"
+    )
+
+
+def dashboard_command(storage_url: str) -> str:
+    if scheme_of(storage_url) == "journal":
+        return f"optuna-dashboard {file_path(storage_url)}"
+    return f"optuna-dashboard {shlex.quote(redact(storage_url))}"
+
+
+def say_waiting(n_running: int, grace_period: int) -> None:
+    print(
+        f"Waiting for {n_running} running trial(s) of other workers to finish the budget "
+        f"(a dead worker's trial is re-run after {grace_period} s without heartbeat)."
+    )
+
+
+def interrupted_message(stop: signals.Interrupted, command: str) -> str:
+    trial = getattr(stop, "trial_number", None)
+    what = "Ctrl-C" if stop.signal_name == "SIGINT" else stop.signal_name
+    where = (
+        f"trial #{trial} was stopped and re-queued; it will resume from its last epoch "
+        "checkpoint. "
+        if trial is not None
+        else ""
+    )
+    return (
+        f"Interrupted by {what}: {where}No finished trial is lost.\n"
+        f"Resume with the same command:\n  {command}"
+    )

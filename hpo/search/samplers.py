@@ -1,0 +1,64 @@
+"""Samplers by name. Each factory takes the search space (grid needs it) and a seed.
+
+sampler = create_sampler("tpe", space, seed=0)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import optuna
+from optuna.samplers import BaseSampler
+
+from hpo.config.space import SearchSpace
+from hpo.search.registries import SAMPLERS
+
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def create_sampler(name: str, space: SearchSpace, seed: int) -> BaseSampler:
+    return SAMPLERS.get(name)(space, seed)
+
+
+def resumed_seed(seed: int, worker_index: int) -> int:
+    """The sampler seed of the `worker_index`-th process to join a study (0 = the first).
+
+    A sampler re-created with the study's seed would replay its first random proposals (TPE's
+    startup trials, random, QMC) and duplicate trials already run, and workers started at the
+    same moment would propose the same points; the index is unique per process (claimed under
+    the study lock, see hpo.search.study.claim_worker_index), so an uninterrupted single run stays
+    reproducible and every other process samples fresh points. GridSampler is the exception:
+    all its workers must share one seed (optuna#2039), so the caller passes index 0."""
+    return seed if worker_index == 0 else seed + 1_000_003 * worker_index
+
+
+def tpe(space: SearchSpace, seed: int) -> BaseSampler:
+    """Tree-structured Parzen estimator (Optuna's default); first 10 trials are random."""
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def random(space: SearchSpace, seed: int) -> BaseSampler:
+    """Independent uniform / log-uniform sampling."""
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def grid(space: SearchSpace, seed: int) -> BaseSampler:
+    """Exhaustive grid over the space's grid values; ends when every point has run.
+
+    Axes use their `grid:` lists, else `grid_points` values; points run in seeded random order."""
+    return optuna.samplers.GridSampler(space.grid(), seed=seed)
+
+
+def cmaes(space: SearchSpace, seed: int) -> BaseSampler:
+    """CMA-ES on the numeric parameters; categoricals are sampled at random."""
+    return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
+def qmc(space: SearchSpace, seed: int) -> BaseSampler:
+    """Scrambled Sobol quasi-random sequence: even coverage of the space."""
+    return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+
+
+def gp(space: SearchSpace, seed: int) -> BaseSampler:
+    """Gaussian-process Bayesian optimisation (slow per trial beyond a few hundred trials)."""
+    return optuna.samplers.GPSampler(seed=seed)

@@ -1,0 +1,92 @@
+"""Open a study: create it, or load it after checking it was created with this configuration.
+
+    study = open_study(config, space, command)
+
+The study's identity (hpo.config.run.IDENTITY) is stored on it when it is created; a rerun with
+different settings is refused, naming each difference. Every process that runs trials claims a
+worker index under the study lock, which gives it its own sampler seed (hpo.search.samplers).
+"""
+
+from __future__ import annotations
+
+import optuna
+
+from hpo import __version__
+from hpo.config.metrics import create_metric
+from hpo.config.run import RunConfig, identity_differences
+from hpo.config.space import SearchSpace
+from hpo.errors import UsageError
+from hpo.persist.internals import base_storage, study_id
+from hpo.persist.locks import study_lock
+from hpo.persist.storages import Liveness, open_storage
+from hpo.persist.urls import redact
+from hpo.search.pruners import PrunerSettings, create_pruner
+from hpo.search.samplers import create_sampler, resumed_seed
+
+
+def liveness_of(config: RunConfig) -> Liveness:
+    return Liveness(config.heartbeat_interval, config.grace_period, config.max_retry)
+
+
+def check_same_identity(study: optuna.Study, config: RunConfig, space: SearchSpace) -> None:
+    """A UsageError naming each identity setting ('key: stored → current') that differs."""
+    differences = identity_differences(
+        study.user_attrs.get("identity", {}), config.identity(space)
+    )
+    if differences:
+        raise UsageError(
+            f"study {config.name!r} already exists with another configuration "
+            f"({'; '.join(differences)}); rerun with its settings or pass a new --study-name"
+        )
+
+
+def open_study(
+    config: RunConfig,
+    space: SearchSpace,
+    command: str,
+    sampler_seed: int | None = None,
+    claim_seed: bool = True,
+) -> optuna.Study:
+    """Create the study, or load it after checking it was created with this configuration.
+
+    `sampler_seed` (default: the run's seed) lets a comparison give each sampler its own seed;
+    `claim_seed=False` for a process that runs no trial (the --workers parent)."""
+    storage = open_storage(config.storage, liveness_of(config))
+    existing = config.name in optuna.get_all_study_names(storage)
+    if existing:
+        check_same_identity(
+            optuna.load_study(study_name=config.name, storage=storage), config, space
+        )
+    study = optuna.create_study(
+        storage=storage,
+        study_name=config.name,
+        pruner=create_pruner(
+            config.pruner,
+            PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs),
+        ),
+        direction=create_metric(config.metric, config.cap).direction,
+        load_if_exists=True,
+    )
+    if not existing:
+        study.set_user_attr("identity", config.identity(space))
+        study.set_user_attr("config", {**config.to_dict(), "storage": redact(config.storage)})
+        study.set_user_attr("command", command)
+        study.set_user_attr("hpo_version", __version__)
+    # Every process joining the study gets its own sampler seed (the first one the study's):
+    # workers started together must not propose the same points. The grid shares one seed.
+    seed = config.seed if sampler_seed is None else sampler_seed
+    index = 0 if config.sampler == "grid" or not claim_seed else claim_worker_index(study)
+    study.sampler = create_sampler(config.sampler, space, resumed_seed(seed, index))
+    return study
+
+
+def claim_worker_index(study: optuna.Study) -> int:
+    """0 for the first process ever to run `study`, 1 for the next, ... (race-free)."""
+    storage, lock = base_storage(study), study_lock(study)
+    lock.acquire()
+    try:
+        index = int(storage.get_study_system_attrs(study_id(study)).get("hpo:joins", 0))
+        storage.set_study_system_attr(study_id(study), "hpo:joins", index + 1)
+    finally:
+        lock.release()
+    return index

@@ -1,0 +1,168 @@
+"""The LightningModule every trial trains: loss, metrics, optimizer, LR schedule, augmentation.
+
+The network itself comes from `hpo.train.models`; this module only knows how to train one. Every
+keyword of `LitClassifier` (after `num_classes`) is a hyperparameter a search space may declare.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from hpo.train.augment import Augmentation
+from hpo.train.optimizers import create_optimizer
+from hpo.train.registries import LOSSES, SCHEDULERS
+from hpo.train.schedulers import ScheduleContext, create_scheduler
+
+
+class EpochSums:
+    """Per-batch losses and correct counts of one split, summed once per epoch.
+
+    Hand-written instead of torchmetrics/`self.log` per step: appending two detached 0-d tensors
+    costs ~25 µs and never syncs, where a per-step `self.log` or metric update costs a good part
+    of a small CNN's step on a CPU (benchmarks/README.md)."""
+
+    def __init__(self) -> None:
+        self.losses: list[torch.Tensor] = []
+        self.correct: list[torch.Tensor] = []
+        self.sizes: list[int] = []
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        self.losses.append(loss.detach())
+        self.correct.append((logits.detach().argmax(dim=1) == y).sum())
+        self.sizes.append(len(y))
+
+    def means(self, split: str) -> dict[str, torch.Tensor]:
+        """`{split}_loss` and `{split}_acc` over the samples added (weighted by batch size),
+        then reset."""
+        if not self.sizes:
+            return {}
+        sizes = torch.tensor(self.sizes, dtype=torch.float64)
+        n = sizes.sum()
+        loss = (torch.stack(self.losses).double().cpu() * sizes).sum() / n
+        acc = torch.stack(self.correct).sum().double().cpu() / n
+        self.losses, self.correct, self.sizes = [], [], []
+        return {f"{split}_loss": loss.float(), f"{split}_acc": acc.float()}
+
+
+class LitClassifier(pl.LightningModule):
+    """Classifier; logs `train_loss`, `train_acc`, `val_loss` and `val_acc` (and `test_*`) once
+    per epoch, as means over the epoch's samples (`EpochSums`: nothing is logged per step).
+
+    `train_loss` is the chosen `loss`; `val_loss`/`test_loss` are always cross-entropy, so trials
+    that train with different losses stay comparable."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        loss: str = "cross_entropy",
+        lr_schedule: str = "none",
+        lr_step_epochs: int = 10,
+        flip: bool = False,
+        rotation: float = 0.0,
+        scale: float = 0.0,
+        noise: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.num_classes = num_classes
+        self.optimizer_name = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.loss_fn = LOSSES.get(loss)
+        SCHEDULERS.get(lr_schedule)  # an unknown name fails now, not after the first epoch
+        self.lr_schedule = lr_schedule
+        self.lr_step_epochs = int(lr_step_epochs)
+        self.augmentation = Augmentation(bool(flip), float(rotation), float(scale), float(noise))
+        self.sums = {split: EpochSums() for split in ("train", "val", "test")}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def transfer_batch_to_device(
+        self, batch: tuple[torch.Tensor, torch.Tensor], device: torch.device, dataloader_idx: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Our batches are always an (x, y) pair: skip Lightning's generic collection walk."""
+        x, y = batch
+        if x.device == device:
+            return batch
+        return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Augment training batches only, on whatever device they now live on."""
+        if self.augmentation.active and self.trainer.training:
+            x, y = batch
+            return self.augmentation(x), y
+        return batch
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.loss_fn(logits, y)
+        self.sums["train"].add(loss, logits, y)
+        if batch_idx + 1 == self.trainer.num_training_batches:
+            # Logged from the last step, not on_train_epoch_end: callbacks (EpochCurve) run
+            # their on_train_epoch_end before the module's.
+            self.log_dict(self.sums["train"].means("train"), on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def on_train_epoch_start(self) -> None:
+        self.sums["train"] = EpochSums()  # nothing left over from an interrupted loop (lr_find)
+
+    def on_validation_epoch_start(self) -> None:
+        self.sums["val"] = EpochSums()
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict(self.sums["val"].means("val"))
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.sums["test"].means("test"))
+
+    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> None:
+        x, y = batch
+        logits = self(x)
+        self.sums[split].add(F.cross_entropy(logits, y), logits, y)
+
+    def configure_optimizers(self) -> Any:
+        """The optimizer over the trainable parameters (a frozen base is added later by the
+        fine-tuning callback), with the LR schedule if one is set."""
+        optimizer = create_optimizer(
+            self.optimizer_name,
+            [p for p in self.parameters() if p.requires_grad],
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+        )
+        onecycle = self.lr_schedule == "onecycle"  # the only per-batch schedule
+        context = ScheduleContext(
+            lr=self.lr,
+            max_epochs=self.trainer.max_epochs or 1,
+            total_steps=int(self.trainer.estimated_stepping_batches) if onecycle else 0,
+            step_epochs=self.lr_step_epochs,
+        )
+        scheduler = create_scheduler(self.lr_schedule, optimizer, context)
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """Callbacks the network asks for (e.g. ResNet fine-tuning)."""
+        return list(getattr(self.net, "callbacks", list)())

@@ -1,0 +1,159 @@
+"""`hpo study` end to end: real studies of real Lightning fits on digits, checked through the
+Optuna API."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from hpo.study import main
+from hpo.testing.helpers import run_cli
+
+FAST = ["--max-epochs", "2", "--pruner", "none"]
+
+
+def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=url).trials
+
+
+def test_cli_runs_a_study_with_progress_attrs_and_the_dashboard_command(
+    tmp_path: Path, space_file: Path, sqlite_url: str
+):
+    result = run_cli(
+        "hpo.study",
+        "--n-trials",
+        "3",
+        "--space",
+        str(space_file),
+        "--storage",
+        sqlite_url,
+        "--max-epochs",
+        "2",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[  3/3]" in out and "best " in out and "ETA" in out
+    assert "Best trial #" in out and f"optuna-dashboard {sqlite_url}" in out
+    study = optuna.load_study(study_name="digits-mnist_cnn-tpe", storage=sqlite_url)
+    assert len(study.trials) == 3
+    assert all(t.state.is_finished() for t in study.trials)
+    for t in study.trials:
+        assert t.user_attrs["epochs"] in (1, 2) and t.user_attrs["wall_seconds"] > 0
+        assert t.user_attrs["n_params"] > 0 and t.user_attrs["stop_reason"]
+        assert set(t.params) == {"lr", "optimizer"}
+        assert len(t.user_attrs["curve"]) == t.user_attrs["epochs"]
+    assert study.user_attrs["identity"]["space"]["params"]["lr"]["log"] is True
+    assert study.user_attrs["config"]["n_trials"] == 3
+    assert study.user_attrs["command"].startswith("python -m hpo.study --n-trials 3")
+    assert 0.0 < study.best_value <= 1.0
+    optuna_cli = Path(sys.executable).parent / "optuna"
+    listed = subprocess.run(
+        [
+            str(optuna_cli),
+            "trials",
+            "--storage",
+            sqlite_url,
+            "--study-name",
+            study.study_name,
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert len(json.loads(listed.stdout)) == 3  # the optuna CLI reads our file too
+
+
+def test_n_trials_is_the_study_total_and_a_rerun_continues_to_it(space_file, sqlite_url, capsys):
+    args = ["--space", str(space_file), "--storage", sqlite_url, *FAST, "--quiet"]
+    assert main(["--n-trials", "2", *args]) == 0
+    assert main(["--n-trials", "4", *args]) == 0
+    assert len(trials_of(sqlite_url, "digits-mnist_cnn-tpe")) == 4
+    capsys.readouterr()
+    assert main(["--n-trials", "4", *args]) == 0
+    assert "already done: 4 of 4" in capsys.readouterr().out
+    numbers = [t.params["lr"] for t in trials_of(sqlite_url, "digits-mnist_cnn-tpe")]
+    assert len(set(numbers)) == 4  # the resumed sampler does not replay the first proposals
+
+
+def test_grid_stops_when_exhausted_and_says_so(space_file, sqlite_url, capsys):
+    code = main(
+        [
+            "--sampler",
+            "grid",
+            "--n-trials",
+            "10",
+            "--space",
+            str(space_file),
+            "--storage",
+            sqlite_url,
+            *FAST,
+        ]
+    )
+    assert code == 0
+    trials = trials_of(sqlite_url, "digits-mnist_cnn-grid")
+    assert len(trials) == 4  # 2 lr × 2 optimizers
+    assert {(t.params["lr"], t.params["optimizer"]) for t in trials} == {
+        (lr, opt) for lr in (0.01, 0.05) for opt in ("adam", "momentum")
+    }
+    assert "Grid exhausted: all 4 grid points ran, 4 of the 10-trial budget used" in (
+        capsys.readouterr().out
+    )
+
+
+def test_same_seed_gives_the_same_sequence_of_parameters(tmp_path, space_file):
+    def sequence(seed: int, db: str) -> list[dict]:
+        url = f"sqlite:///{tmp_path / db}"
+        assert (
+            main(
+                [
+                    "--sampler",
+                    "random",
+                    "--n-trials",
+                    "3",
+                    "--seed",
+                    str(seed),
+                    "--space",
+                    str(space_file),
+                    "--storage",
+                    url,
+                    *FAST,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        return [t.params for t in trials_of(url, "digits-mnist_cnn-random")]
+
+    first = sequence(7, "a.db")
+    assert sequence(7, "b.db") == first
+    assert sequence(8, "c.db") != first
+
+
+@pytest.mark.parametrize("metric, direction", [("val_acc", "MAXIMIZE"), ("val_loss", "MINIMIZE")])
+def test_metric_sets_the_direction(metric, direction, space_file, sqlite_url):
+    assert (
+        main(
+            [
+                "--metric",
+                metric,
+                "--n-trials",
+                "1",
+                "--space",
+                str(space_file),
+                "--storage",
+                sqlite_url,
+                *FAST,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    study = optuna.load_study(study_name="digits-mnist_cnn-tpe", storage=sqlite_url)
+    assert study.direction.name == direction

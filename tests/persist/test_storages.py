@@ -1,0 +1,131 @@
+"""Storages by URL against the real services: SQLite, journal file, PostgreSQL, Redis.
+
+Several real worker processes share one study: the total budget holds exactly, no storage
+errors; dead workers' trials are failed and re-queued (heartbeat and dead-process rules).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from hpo.cli import run_command
+from hpo.errors import UsageError
+from hpo.persist.internals import base_storage, study_id, trial_id
+from hpo.persist.liveness import claim_trial, stale_trial_numbers, sweep_stale
+from hpo.persist.storages import open_storage
+from hpo.persist.urls import redact
+from hpo.testing.budget_worker import LIVENESS
+from hpo.testing.helpers import cli_env, run_cli
+
+WORKER = ["-m", "hpo.testing.budget_worker"]
+
+
+@pytest.fixture(params=["sqlite", "journal", "postgres", "redis"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    if request.param == "journal":
+        return f"journal:///{tmp_path / 'study.log'}"
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def run_workers(url: str, study: str, n: int, budget: int, sleep: float) -> list[str]:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, *WORKER, url, study, str(budget), str(sleep), str(seed)],
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(n)
+    ]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    for proc, (_out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err and "locked" not in err, err
+    return [out for out, _ in outputs]
+
+
+def states(url: str, study: str) -> list[TrialState]:
+    return [t.state for t in optuna.load_study(study_name=study, storage=open_storage(url)).trials]
+
+
+def test_workers_hold_the_total_budget_exactly(storage_url: str) -> None:
+    outputs = run_workers(storage_url, "exact", n=3, budget=10, sleep=0.05)
+    assert states(storage_url, "exact") == [TrialState.COMPLETE] * 10
+    assert sum(int(out.split()[1]) for out in outputs) == 10
+    # A full study starts no trial at all.
+    assert run_workers(storage_url, "exact", n=1, budget=10, sleep=0.05)[0].startswith("ran 0")
+    assert len(states(storage_url, "exact")) == 10
+
+
+def test_stale_heartbeat_trial_is_failed_and_requeued(storage_url: str) -> None:
+    study = optuna.create_study(storage=open_storage(storage_url, LIVENESS), study_name="hb")
+    trial = study.ask()
+    trial.suggest_float("x", 0.0, 1.0)
+    claim_trial(trial)  # this process is alive: only the heartbeat can declare it dead
+    base_storage(study).record_heartbeat(trial_id(trial))  # the heartbeat thread's first beat
+    sweep_stale(study)
+    assert stale_trial_numbers(study) == set()
+    assert study.trials[0].state == TrialState.RUNNING
+    time.sleep(LIVENESS.grace_period + 1.5)  # no heartbeat thread runs for this trial
+    assert stale_trial_numbers(study) == {0}
+    sweep_stale(study)
+    first, retry = study.trials
+    assert first.state == TrialState.FAIL and retry.state == TrialState.WAITING
+    assert retry.params == first.params and retry.system_attrs["failed_trial"] == 0
+
+
+def test_dead_local_worker_is_detected_without_waiting(
+    storage_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, *WORKER, storage_url, "dead", "--claim-and-die"], env=cli_env()
+    )
+    assert proc.returncode == -9
+    study = optuna.load_study(study_name="dead", storage=open_storage(storage_url, LIVENESS))
+    assert stale_trial_numbers(study) == {0}
+    assert run_command("status", ["--storage", storage_url, "--study-name", "dead"]) == 0
+    shown = capsys.readouterr().out
+    assert "dead: 1 trials — 1 running" in shown and "running #0 on" in shown
+    assert "STALE" in shown
+    sweep_stale(study)  # well within the grace period
+    first, retry = study.trials
+    assert first.state == TrialState.FAIL and "died" in first.user_attrs["stop_reason"]
+    assert retry.state == TrialState.WAITING and retry.params == first.params
+    assert run_command("status", ["--storage", storage_url]) == 0
+    shown = capsys.readouterr().out
+    assert "1 fail, 1 waiting" in shown and "queued: 1 trial(s)" in shown
+
+
+def test_password_is_never_printed_or_stored(
+    tmp_path: Path, space_file: Path, postgres_url: str
+) -> None:
+    url = postgres_url.replace("root@", "root:s3cret@")  # trust auth ignores it
+    args = ["--n-trials", "1", "--max-epochs", "1", "--space", str(space_file)]
+    result = run_cli("hpo.study", *args, "--storage", url, "--study-name", "pw", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "s3cret" not in result.stdout + result.stderr and "root:***@" in result.stdout
+    study = optuna.load_study(study_name="pw", storage=open_storage(postgres_url))
+    system_attrs = base_storage(study).get_study_system_attrs(study_id(study))
+    assert "s3cret" not in repr(study.user_attrs) + repr(system_attrs)
+    assert "s3cret" not in repr([t.user_attrs for t in study.trials])
+    bad = run_cli(
+        "hpo.study", "--storage", "postgresql://root:s3cret@127.0.0.1:1/x", *args, cwd=tmp_path
+    )
+    assert bad.returncode == 2 and "s3cret" not in bad.stderr
+    assert bad.stderr.count("\n") == 1 and "cannot open storage" in bad.stderr
+
+
+def test_bad_liveness_settings_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="grace-period"):
+        open_storage(f"sqlite:///{tmp_path}/x.db", type(LIVENESS)(10, 5))
+    assert redact("redis://:pw@host:6379/0?prefix=a") == "redis://:***@host:6379/0?prefix=a"
