@@ -114,7 +114,7 @@ def run_sampler_study(job: Job) -> str:
 
 def open_job_study(job: Job, sampler: str):
     """The job's study with `sampler`; the grid is sized to the budget. → (study, config, space)"""
-    from hpo.search.run import quiet_libraries
+    from hpo.search.logs import quiet_libraries
     from hpo.search.study import open_study
 
     bench = job.benchmark

@@ -27,7 +27,7 @@ from hpo.search.objective import run_trial
 def build(args: Any, command: str) -> Path:
     import torch
 
-    from hpo.search.run import quiet_libraries
+    from hpo.search.logs import quiet_libraries
 
     torch.set_num_threads(args.threads)
     quiet_libraries(False)

@@ -13,14 +13,13 @@ skips finished studies and continues partial ones. This command only runs; `hpo 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import time
 from itertools import product
 
 from hpo.cli.common import EXIT_ABORTED, ArgumentParser, first_line
 from hpo.cli.flags import SHARED_FLAGS, add_flags
-from hpo.config.run import run_config
+from hpo.config.run import available_cores, parse_workers, run_config
 from hpo.errors import UsageError
 from hpo.persist.urls import redact
 
@@ -81,7 +80,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         default="train",
         help="train (real fits, default) or table:PATH (replay a table; see hpo replay)",
     )
-    p.add_argument("--workers", type=int, default=1, help="studies run in parallel processes")
+    p.add_argument(
+        "--workers",
+        default="auto",
+        help="studies run at once in processes of their own: a number or auto (one per core, "
+        "at most one per study; default)",
+    )
     add_flags(p, SHARED_FLAGS)
     return p
 
@@ -90,8 +94,7 @@ def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     seeds = parse_seeds(args.seeds)
-    if args.workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    workers = parse_workers(args.workers) or min(available_cores(), len(methods) * len(seeds))
     if len(set(methods)) != len(methods) or not methods:
         raise UsageError(f"--samplers must list distinct names, got {args.methods!r}")
     if args.objective != "train" and not args.objective.startswith("table:"):
@@ -103,7 +106,7 @@ def main(argv: list[str], prog: str) -> int:
     )
     validate(bench, methods)
     command = shlex.join([*shlex.split(prog), *argv])
-    threads = max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None
+    threads = max(1, available_cores() // workers) if workers > 1 else None
     jobs = [
         Job(args.experiment, m, s, bench, command, threads) for m, s in product(methods, seeds)
     ]
@@ -113,7 +116,7 @@ def main(argv: list[str], prog: str) -> int:
         f"{len(jobs)} studies, {budget.amount:g} {budget.unit} each, objective {bench.objective}"
     )
     start = time.perf_counter()
-    failed = run_jobs(jobs, args.workers, print)
+    failed = run_jobs(jobs, workers, print)
     print(
         f"Done in {time.perf_counter() - start:.1f} s. Report: hpo report "
         f"--storage {shlex.quote(redact(bench.config.storage))} "

@@ -48,15 +48,20 @@ FLAGS: dict[str, dict[str, Any]] = {
                    help="seeds the sampler, the data split and the weights (default %(default)s)"),
     "--data-dir": dict(default=d.data_dir, metavar="DIR",
                        help="where datasets are read or downloaded (default %(default)s)"),
-    "--workers": dict(type=int, default=d.workers, metavar="N",
-                      help="worker processes on this machine sharing the study "
-                      "(default %(default)s); the same command on other machines joins it"),
+    "--workers": dict(default=d.workers, metavar="N",
+                      help="trials trained at once by processes on this machine: a number or "
+                      "auto (one per core, at least 4 trials each; default); same seed, same "
+                      "trials. The same command on other machines joins the study"),
     "--checkpoint-dir": dict(metavar="DIR",
                              help="per-trial checkpoints go to DIR/<study>/trial_<n>/ "
                              "(default: beside the SQLite/journal file, else ./studies)"),
     "--keep-checkpoints": dict(default=d.keep_checkpoints, metavar="WHICH",
                                help="checkpoints kept of finished trials: best, all, none "
                                "(default %(default)s)"),
+    "--checkpoint-every": dict(default=d.checkpoint_every, metavar="WHEN",
+                               help="checkpoint a running trial every N seconds (60s) or epochs "
+                               "(2ep) and on SIGTERM/Ctrl-C; 0: only then (default "
+                               "%(default)s)"),
     "--heartbeat-interval": dict(type=int, default=d.heartbeat_interval, metavar="SECONDS",
                                  help="seconds between a running trial's heartbeats "
                                  "(default %(default)s)"),
@@ -65,7 +70,6 @@ FLAGS: dict[str, dict[str, Any]] = {
                            "(default %(default)s)"),
     "--max-retry": dict(type=int, default=d.max_retry, metavar="N",
                         help="times a dead or interrupted trial is re-run (default %(default)s)"),
-    "--pool-worker": dict(action="store_true", help=argparse.SUPPRESS),
     "--quiet": dict(action="store_true", help="print only the final summary"),
     "--verbose": dict(action="store_true",
                       help="show Lightning's progress bars and summaries and Optuna's log"),

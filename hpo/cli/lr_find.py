@@ -80,7 +80,7 @@ def main(argv: list[str], prog: str) -> int:
     params = {**space.fixed, **parse_assignments(args.set)}
     check_names(params, config.model, config.dataset)
     check_values({name: [value] for name, value in params.items()})
-    from hpo.search.run import quiet_libraries
+    from hpo.search.logs import quiet_libraries
     from hpo.train.lr_find import range_test
 
     quiet_libraries(verbose=False)

@@ -4,7 +4,7 @@
     hpo study --sampler grid --n-trials 50   # same space, exhaustive grid
     hpo study --list                         # models, datasets, samplers, pruners, metrics
     hpo study --preset seed004_ethanet       # a seed experiment (--list-presets)
-    hpo study --workers 2 --storage postgresql://user@host/db   # 2 processes
+    hpo study --workers 2 --storage postgresql://user@host/db   # 2 trials at a time
 
 Running the same command again continues the study to its --n-trials total; a killed or
 interrupted trial is re-run from its last epoch checkpoint. (`python -m hpo.study` is the same
@@ -71,11 +71,11 @@ def main(argv: list[str], prog: str) -> int:
         config, note = with_fallback(config, preset)
         if note:
             print(f"{prog}: note: {note}", file=sys.stderr)
-    shown = [redact_arg(a) for a in argv if a != "--pool-worker"]  # stored on the study, printed
+    shown = [redact_arg(a) for a in argv]  # stored on the study, printed
     command = shlex.join([*shlex.split(prog), *shown])
     from hpo.search.run import run
 
-    return run(config, command, argv, args.pool_worker)
+    return run(config, command)
 
 
 def preset_from_argv(argv: list[str], prog: str) -> Preset | None:

@@ -18,6 +18,10 @@ from hpo.registry import Registry
 Curve = Sequence[dict[str, float]]
 
 
+def NEVER_DONE(curve: Curve) -> bool:  # noqa: N802 (a constant: "this metric never stops a fit")
+    return False
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -27,7 +31,7 @@ class Metric:
     #: extra trial attrs from the curve (e.g. whether a target was reached)
     attrs: Callable[[Curve], dict[str, Any]] = field(default=lambda curve: {})
     #: True once training can stop because the value can no longer change
-    done: Callable[[Curve], bool] = field(default=lambda curve: False)
+    done: Callable[[Curve], bool] = NEVER_DONE
 
 
 METRICS = Registry(

@@ -6,11 +6,13 @@ run. The identity is stored on the study, so a resumed run needs none of the ori
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from hpo.config.amounts import parse_amount
 from hpo.config.space import SearchSpace, load_space
 from hpo.errors import UsageError, unknown_choice
 
@@ -42,9 +44,10 @@ class RunConfig:
     data_dir: str = "data"
     quiet: bool = False
     verbose: bool = False
-    workers: int = 1
+    workers: int | str = "auto"  # processes training trials at once; auto: see worker_count
     checkpoint_dir: str | None = None  # default: beside the SQLite/journal file
     keep_checkpoints: str = "best"  # of finished trials: best, all, none
+    checkpoint_every: str = "60s"  # a running trial's checkpoint: seconds or "5ep"; 0 = on signal
     heartbeat_interval: int = 15
     grace_period: int = 60
     max_retry: int = 3
@@ -106,14 +109,47 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(f"--threads must be at least 1, got {config.threads}")
     if config.pruner_startup < 0 or config.pruner_warmup < 0:
         raise UsageError("--pruner-startup and --pruner-warmup must be 0 or more")
-    if config.workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {config.workers}")
+    parse_workers(config.workers)
     if config.keep_checkpoints not in KEEP_CHECKPOINTS:
         raise unknown_choice("--keep-checkpoints value", config.keep_checkpoints, KEEP_CHECKPOINTS)
     if config.limit_batches is not None and config.limit_batches <= 0:
         raise UsageError(f"--limit-batches must be positive, got {config.limit_batches}")
     logger_kinds(config.loggers)
+    parse_amount(config.checkpoint_every, "--checkpoint-every", allow_zero=True)
     check_liveness(config.heartbeat_interval, config.grace_period, config.max_retry)
+
+
+def parse_workers(value: int | str) -> int | None:
+    """--workers: a positive number, or 'auto' (None: decided by `worker_count`)."""
+    if str(value).strip().lower() == "auto":
+        return None
+    try:
+        count = int(str(value))
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise UsageError(f"--workers must be a positive number or auto, got {value!r}")
+    return count
+
+
+def worker_count(value: int | str, trials_left: int, cores: int | None = None) -> int:
+    """How many trials run at once: --workers N, or for auto one per core, but at least
+    `TRIALS_PER_WORKER` trials each (starting a worker costs seconds: a short study on one
+    process is faster) and never more than the trials left."""
+    given = parse_workers(value)
+    if given is not None:
+        return given
+    return max(1, min(cores or available_cores(), trials_left // TRIALS_PER_WORKER))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a SLURM or taskset limit included)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+TRIALS_PER_WORKER = 4
 
 
 def check_liveness(heartbeat_interval: int, grace_period: int, max_retry: int) -> None:

@@ -2,15 +2,19 @@
 
 - ids: `study_id`, `trial_id` (Optuna's storage methods take them; the public objects hide them);
 - `base_storage`: the storage behind a study (create_study wraps RDB storages in a cache);
-- heartbeats: `heartbeat_enabled`, `stale_trial_ids`, and `HeartbeatJournalStorage`, which
-  implements Optuna's private `BaseHeartbeat` interface for JournalStorage.
+- `trial_counts`: trials by state with one query on Optuna's table layout;
+- heartbeats: `heartbeat_enabled`, `stale_trial_ids`, `heartbeat` (the thread `optimize()`
+  runs, for trials run outside it), and `HeartbeatJournalStorage`, which implements Optuna's
+  private `BaseHeartbeat` interface for JournalStorage.
 
 Optuna 5.0 implements heartbeats only for RDBStorage, so a worker killed while running a trial on
 a journal storage leaves that trial RUNNING forever. Our rule for journals, written by hand
 because Optuna has none:
 
 - a running trial records `time.time()` in its system attr `hpo:heartbeat` every
-  `heartbeat_interval` seconds (Optuna's own heartbeat thread calls `record_heartbeat`);
+  `heartbeat_interval` seconds (Optuna's own heartbeat thread calls `record_heartbeat`; its
+  first call, as the trial starts, writes nothing: the trial's start is its first sign of life,
+  and a journal write costs an fsync);
 - a RUNNING trial whose last heartbeat (or, before the first one, its start) is older than
   `grace_period` seconds is stale: Optuna's `fail_stale_trials` marks it FAIL and hands it to the
   stale-trial callback (`RetryHeartbeatStaleTrialCallback`), which re-queues it as WAITING.
@@ -20,13 +24,16 @@ Clocks of the machines sharing the journal must agree to well within `grace_peri
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 
 import optuna
-from optuna.storages import BaseStorage, JournalStorage
+import sqlalchemy
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages._cached_storage import _CachedStorage
-from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
+from optuna.storages._heartbeat import BaseHeartbeat, get_heartbeat_thread, is_heartbeat_enabled
 from optuna.storages.journal import BaseJournalBackend
 from optuna.trial import FrozenTrial, TrialState
 
@@ -47,8 +54,33 @@ def base_storage(study: optuna.Study) -> BaseStorage:
     return storage._backend if isinstance(storage, _CachedStorage) else storage
 
 
+def trial_counts(study: optuna.Study) -> Counter[TrialState]:
+    """Trials by state. On a relational storage one COUNT query on Optuna's `trials` table:
+    Optuna's own API loads every new trial with its params and attrs to count them, a dozen
+    queries where one will do (the budget loop asks before every trial)."""
+    storage = base_storage(study)
+    if not isinstance(storage, RDBStorage):
+        return Counter(t.state for t in study.get_trials(deepcopy=False))
+    query = "SELECT state, COUNT(*) FROM trials WHERE study_id = :study GROUP BY state"
+    with storage.engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text(query), {"study": study_id(study)})
+        return Counter({TrialState[str(state)]: int(n) for state, n in rows})
+
+
 def heartbeat_enabled(storage: BaseStorage) -> bool:
     return is_heartbeat_enabled(storage)
+
+
+@contextlib.contextmanager
+def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
+    """Optuna's heartbeat thread for a trial run outside `study.optimize` (which starts it
+    itself): the trial records a heartbeat every interval while the block runs."""
+    thread = get_heartbeat_thread(trial_id(trial), study._storage)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def stale_trial_ids(study: optuna.Study) -> list[int]:
@@ -73,8 +105,12 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
         self.heartbeat_interval = heartbeat_interval
         self.grace_period = grace_period
         self.stale_trial_callback = stale_trial_callback
+        self._beating: set[int] = set()
 
     def record_heartbeat(self, trial_id: int) -> None:
+        if trial_id not in self._beating:  # the thread's first beat, at the trial's start
+            self._beating.add(trial_id)
+            return
         try:
             self.set_trial_system_attr(trial_id, HEARTBEAT_KEY, time.time())
         except (optuna.exceptions.UpdateFinishedTrialError, KeyError):
@@ -95,9 +131,8 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
 
 
 def last_sign_of_life(trial: FrozenTrial) -> float:
-    """The trial's last heartbeat, else its start, as a POSIX timestamp."""
-    beat = trial.system_attrs.get(HEARTBEAT_KEY)
-    if beat is not None:
-        return float(beat)
+    """The trial's last heartbeat or its start, whichever is later, as a POSIX timestamp (a
+    re-queued trial carries its dead predecessor's heartbeat; its own start is newer)."""
     started = trial.datetime_start
-    return started.timestamp() if started is not None else time.time()
+    start = started.timestamp() if started is not None else time.time()
+    return max(float(trial.system_attrs.get(HEARTBEAT_KEY, start)), start)

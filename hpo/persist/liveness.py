@@ -28,7 +28,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.persist import internals
-from hpo.persist.internals import HeartbeatJournalStorage, base_storage
+from hpo.persist.internals import base_storage
 
 WORKER_KEY = "hpo:worker"
 
@@ -51,13 +51,18 @@ def process_start(pid: int) -> str | None:
 
 
 def this_worker() -> dict[str, Any]:
-    pid = os.getpid()
-    return {
-        "host": socket.gethostname(),
-        "boot": boot_id(),
-        "pid": pid,
-        "start": process_start(pid),
-    }
+    return dict(_worker(os.getpid()))
+
+
+@cache
+def _worker(pid: int) -> tuple[tuple[str, Any], ...]:
+    """This process's record, read once (per pid: a forked child reads its own)."""
+    return (
+        ("host", socket.gethostname()),
+        ("boot", boot_id()),
+        ("pid", pid),
+        ("start", process_start(pid)),
+    )
 
 
 def died_here(worker: dict[str, Any]) -> bool:
@@ -70,13 +75,9 @@ def died_here(worker: dict[str, Any]) -> bool:
 
 
 def claim_trial(trial: optuna.Trial) -> None:
-    """Mark `trial` as this process's. On a journal storage also give it a fresh heartbeat now:
-    a re-queued trial carries its dead predecessor's in its system attrs (RDB heartbeats live in
-    a table of their own, and Optuna's heartbeat thread writes the first one)."""
+    """Mark `trial` as this process's (host, boot, pid, process start: see died_here)."""
     storage = base_storage(trial.study)
     storage.set_trial_system_attr(internals.trial_id(trial), WORKER_KEY, this_worker())
-    if isinstance(storage, HeartbeatJournalStorage):
-        storage.record_heartbeat(internals.trial_id(trial))
 
 
 def retry_callback(storage: BaseStorage):  # -> callable | None

@@ -14,15 +14,18 @@ the storage itself when its holder dies (kill -9 included):
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import optuna
 import sqlalchemy
+import sqlalchemy.exc
 from optuna.storages import RDBStorage
 
 from hpo.persist.internals import base_storage
@@ -37,9 +40,20 @@ class Lock(Protocol):
     def release(self) -> None: ...
 
 
+#: One lock object per storage and study, reused: a PostgreSQL lock keeps its connection, an
+#: in-process lock must be the same object for every caller.
+_LOCKS: weakref.WeakKeyDictionary[object, dict[str, Lock]] = weakref.WeakKeyDictionary()
+
+
 def study_lock(study: optuna.Study) -> Lock:
     storage = base_storage(study)
-    name = f"hpo:{study.study_name}"
+    locks = _LOCKS.setdefault(storage, {})
+    if study.study_name not in locks:
+        locks[study.study_name] = _new_lock(storage, f"hpo:{study.study_name}")
+    return locks[study.study_name]
+
+
+def _new_lock(storage: object, name: str) -> Lock:
     if isinstance(storage, RDBStorage):
         dialect = storage.engine.dialect.name
         if dialect == "sqlite" and storage.engine.url.database not in (None, "", ":memory:"):
@@ -81,20 +95,44 @@ def _lock_key(name: str) -> int:
 
 
 class PostgresLock:
+    """A session advisory lock on a connection kept open between acquisitions (a new
+    connection per trial would cost more than the lock); one that broke (server restart) is
+    replaced."""
+
     def __init__(self, engine: sqlalchemy.Engine, name: str) -> None:
         self.engine, self.key = engine, _lock_key(name)
         self._conn: sqlalchemy.Connection | None = None
 
     def acquire(self) -> None:
-        conn = self.engine.connect()
-        conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
-        self._conn = conn
+        for attempt in (1, 2):
+            try:
+                self._connection().execute(
+                    sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": self.key}
+                )
+                return
+            except sqlalchemy.exc.DBAPIError:
+                self._drop()
+                if attempt == 2:
+                    raise
 
     def release(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-            conn.close()
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+        except sqlalchemy.exc.DBAPIError:
+            self._drop()  # the session ended: its locks went with it
+
+    def _connection(self) -> sqlalchemy.Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
 
 class MySQLLock:

@@ -18,15 +18,17 @@ per worker.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.persist.internals import trial_id
-from hpo.persist.liveness import claim_trial, fail_and_requeue, fail_dead_trials, sweep_stale
-from hpo.persist.locks import Lock, study_lock
+from hpo.persist.internals import trial_counts
+from hpo.persist.liveness import claim_trial, fail_dead_trials, sweep_stale
+from hpo.persist.locks import study_lock
+from hpo.search.trial_run import run_asked_trial
 from hpo.train import signals
 
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -81,6 +83,15 @@ def grid_exhausted(study: optuna.Study) -> bool:
     return isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(study)
 
 
+@dataclass
+class Claim:
+    """What the budget allows next, decided under the study lock."""
+
+    step: str  # "run", "wait", "budget" or "grid exhausted"
+    running: int  # trials running (in any worker) when it was decided
+    trial: optuna.Trial | None = None  # for "run": a new trial, RUNNING and claimed
+
+
 def run_to_budget(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
@@ -95,79 +106,65 @@ def run_to_budget(
     been failed and re-queued to resume from its checkpoint. `on_wait(n_running)` is called when
     this worker starts waiting for other workers' trials."""
     start = time.monotonic()
-    lock = study_lock(study)
-    last: list[FrozenTrial] = []
     ran = failures = 0
     waited = 0.0
     while True:
         signals.check()
         if timeout is not None and time.monotonic() - start >= timeout:
             return Outcome(ran, "timeout", waited)
-        lock.acquire()
-        try:
-            step = _next_step(study, budget)
-            if step == "wait":  # are the running trials alive? (optimize() checks before "run")
-                sweep_stale(study)
-                step = _next_step(study, budget)
-            if step == "run":
-                _optimize_one(study, objective, lock, [*callbacks, lambda _s, t: last.append(t)])
-                ran += 1
-        finally:
-            lock.release()
-        if step in ("budget", "grid exhausted"):
-            return Outcome(ran, step, waited)
-        if step == "wait":
+        claim = claim_next(study, budget)
+        if claim.step in ("budget", "grid exhausted"):
+            return Outcome(ran, claim.step, waited)
+        if claim.trial is None:  # wait
             if waited == 0.0 and on_wait is not None:
-                on_wait(len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))))
+                on_wait(claim.running)
             time.sleep(POLL_SECONDS)
             waited += POLL_SECONDS
             continue
-        failures = failures + 1 if last and last[-1].state == TrialState.FAIL else 0
+        frozen = run_asked_trial(study, claim.trial, objective)
+        ran += 1
+        for callback in callbacks:
+            callback(study, frozen)
+        failures = failures + 1 if frozen.state == TrialState.FAIL else 0
         if failures >= MAX_CONSECUTIVE_FAILURES:
-            reason = last[-1].user_attrs.get("stop_reason", "see the trial's fail reason")
+            reason = frozen.user_attrs.get("stop_reason", "see the trial's fail reason")
             raise TooManyFailures(f"{failures} trials in a row failed; the last: {reason}")
 
 
-def _next_step(study: optuna.Study, budget: Budget) -> str:
-    """Under the lock: "budget" (spent), "grid exhausted", "run" or "wait" (the rest of the
-    budget is running in other workers)."""
-    trials = study.get_trials(deepcopy=False)
-    if fail_dead_trials(study, trials):  # a rerun right after a kill: re-queued at once
-        trials = study.get_trials(deepcopy=False)
-    if budget.spent(study, trials) >= budget.amount:
-        return "budget"
-    if grid_exhausted(study):
-        return "grid exhausted"
-    return "run" if budget.in_flight(study, trials) < budget.amount else "wait"
-
-
-def _optimize_one(
-    study: optuna.Study,
-    objective: Callable[[optuna.Trial], float],
-    lock: Lock,
-    callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]],
-) -> None:
-    """One `study.optimize` trial; `lock` (held by the caller) is released as soon as `ask()`
-    has made the trial RUNNING and this worker has claimed it."""
-    current: list[optuna.Trial] = []
-
-    def claimed_objective(trial: optuna.Trial) -> float:
-        try:
-            claim_trial(trial)
-            current.append(trial)
-        finally:
-            lock.release()
-        return objective(trial)
-
+def claim_next(study: optuna.Study, budget: Budget) -> Claim:
+    """Under the study lock: count, then (if the budget allows) create and claim one trial, so
+    the total holds exactly however many workers share the study."""
+    lock = study_lock(study)
+    lock.acquire()
     try:
-        study.optimize(claimed_objective, n_trials=1, catch=(Exception,), callbacks=callbacks)
-    except signals.Interrupted as stop:
-        if current:
-            trial = current[0]
-            fail_and_requeue(
-                study, trial_id(trial), f"interrupted by {stop.signal_name}; re-queued"
-            )
-            stop.trial_number = trial.number  # type: ignore[attr-defined]
-        raise
-    except optuna.exceptions.UpdateFinishedTrialError:
-        pass  # another worker declared this trial dead (stale heartbeat) and re-queued it
+        step, counts = next_step(study, budget)
+        if step == "wait":  # are the running trials alive?
+            sweep_stale(study)
+            step, counts = next_step(study, budget)
+        if step != "run":
+            return Claim(step, counts[TrialState.RUNNING])
+        trial = study.ask()
+        claim_trial(trial)
+        return Claim(step, counts[TrialState.RUNNING], trial)
+    finally:
+        lock.release()
+
+
+def next_step(study: optuna.Study, budget: Budget) -> tuple[str, Counter[TrialState]]:
+    """Under the lock: "budget" (spent), "grid exhausted", "run" or "wait" (the rest of the
+    budget is running in other workers), and the study's trials counted by state. A budget in
+    trials needs only the counts (one query); epochs and seconds need the trials' attrs."""
+    counts = trial_counts(study)
+    if counts[TrialState.RUNNING] and fail_dead_trials(study):  # a rerun right after a kill
+        counts = trial_counts(study)
+    if budget.unit == "trials":
+        spent = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+        flying = spent + counts[TrialState.RUNNING]
+    else:
+        trials = study.get_trials(deepcopy=False)
+        spent, flying = budget.spent(study, trials), budget.in_flight(study, trials)
+    if spent >= budget.amount:
+        return "budget", counts
+    if grid_exhausted(study):
+        return "grid exhausted", counts
+    return ("run" if flying < budget.amount else "wait"), counts

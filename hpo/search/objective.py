@@ -19,7 +19,8 @@ import optuna
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from optuna_integration import PyTorchLightningPruningCallback
 
-from hpo.config.metrics import Metric, create_metric
+from hpo.config.amounts import parse_amount
+from hpo.config.metrics import NEVER_DONE, Metric, create_metric
 from hpo.config.run import RunConfig
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
@@ -28,7 +29,7 @@ from hpo.persist.checkpoints import CheckpointJanitor, checkpoint_root, resume_p
 from hpo.search.callbacks.trial_artifacts import TrialArtifacts
 from hpo.search.callbacks.trial_checkpoint import TrialCheckpoint
 from hpo.train import signals
-from hpo.train.callbacks.divergence_stop import divergence_stops
+from hpo.train.callbacks.divergence_stop import DivergenceStop
 from hpo.train.callbacks.epoch_curve import EpochCurve
 from hpo.train.callbacks.stop_at_target import StopAtTarget
 from hpo.train.callbacks.stop_on_signal import StopOnSignal
@@ -76,9 +77,10 @@ def run_trial(
     """Fit one configuration, reporting `metric.monitor` each epoch to the pruner.
 
     Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss diverged:
-    Lightning's EarlyStopping stops such a fit), or FAIL; `stop_reason` says which.
-    Each epoch is checkpointed; a retried trial resumes from its predecessor's checkpoint. A
-    SIGTERM/SIGINT raises `signals.Interrupted` after the current batch."""
+    DivergenceStop ends such a fit), or FAIL; `stop_reason` says which. The trial is
+    checkpointed every --checkpoint-every and on SIGTERM/SIGINT, which then raises
+    `signals.Interrupted` after the current batch; a retried trial resumes from its
+    predecessor's checkpoint."""
     built = build(params, config)
     curve = EpochCurve()
     resume = resume_point(trial, curve.state_key)
@@ -86,14 +88,16 @@ def run_trial(
     # Finished trials' checkpoints are swept before each trial, whoever runs it (hpo.study,
     # hpo.compare); the caller sweeps once more when its run ends.
     CheckpointJanitor(root, config.keep_checkpoints)(trial.study)
+    every = parse_amount(config.checkpoint_every, "--checkpoint-every", allow_zero=True)
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
-        *divergence_stops(built.datamodule.num_classes, config.max_epochs),
-        StopAtTarget(metric, curve),
-        StopOnSignal(),
-        TrialCheckpoint(trial, trial_dir(root, trial.study.study_name, trial.number)),
+        DivergenceStop(built.datamodule.num_classes),
+        TrialCheckpoint(trial, trial_dir(root, trial.study.study_name, trial.number), every),
+        StopOnSignal(),  # after TrialCheckpoint, which saves first
     ]
+    if metric.done is not NEVER_DONE:
+        callbacks.append(StopAtTarget(metric, curve))
     if config.artifacts:
         callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
     trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))

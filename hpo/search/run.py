@@ -9,49 +9,40 @@ the storage is created; only then does training start.
 
 from __future__ import annotations
 
-import logging
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from hpo.config.run import RunConfig, identity_differences
+from hpo.config.run import RunConfig, identity_differences, worker_count
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.quick_read import read_sqlite_study
 from hpo.persist.urls import file_path, redact, scheme_of
+from hpo.search.logs import quiet_libraries
 from hpo.search.summary import summary_text
 from hpo.search.validate import preflight, validate
 from hpo.train import signals
 
+if TYPE_CHECKING:
+    from hpo.search.parallel import WorkerPool
+
 EXIT_ABORTED = 1
 
 
-def quiet_libraries(verbose: bool) -> None:
-    """Optuna's log and Lightning's lines and warnings only with --verbose."""
-    import optuna
-
-    from hpo.train.fit import quiet_lightning
-
-    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
-    logging.getLogger("optuna").setLevel(logging.INFO if verbose else logging.WARNING)
-    quiet_lightning(verbose)
-
-
-def run(
-    config: RunConfig, command: str, argv: Sequence[str] = (), pool_worker: bool = False
-) -> int:
+def run(config: RunConfig, command: str) -> int:
     with signals.graceful_stop():
         try:
-            return _run(config, command, argv, pool_worker)
+            return _run(config, command)
         except signals.Interrupted as stop:
             print(interrupted_message(stop, command), file=sys.stderr)
             return stop.exit_code
 
 
-def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool) -> int:
+def _run(config: RunConfig, command: str) -> int:
     space = validate(config)
-    say = (lambda *_: None) if config.quiet or pool_worker else print
-    finished = None if pool_worker else finished_summary(config, space)
+    say = (lambda *_: None) if config.quiet else print
+    finished = finished_summary(config, space)
     if finished is not None:
         done, text = finished
         say(header(config, space))
@@ -59,45 +50,42 @@ def _run(config: RunConfig, command: str, argv: Sequence[str], pool_worker: bool
         print(text)
         print(f"Inspect it:  {dashboard_command(config.storage)}")
         return 0
-    preflight(config, space)
-    quiet_libraries(config.verbose)
-    return _train(config, space, command, argv, pool_worker, say)
+    workers = worker_count(config.workers, config.n_trials)
+    if workers == 1:
+        preflight(config, space)
+        quiet_libraries(config.verbose)
+        return _train(config, space, command, say, None)
+    from hpo.search.parallel import WorkerPool
+
+    with WorkerPool(workers, config, space) as pool:
+        pool.preflight()
+        quiet_libraries(config.verbose)
+        return _train(config, space, command, say, pool)
 
 
-def _train(config, space, command, argv, pool_worker, say) -> int:
+def _train(
+    config: RunConfig, space: SearchSpace, command: str, say: Callable, pool: WorkerPool | None
+) -> int:
+    """Open (or resume) the study and run it to its budget: in this process, or in `pool`."""
     from hpo.persist.checkpoints import CheckpointJanitor, checkpoint_root
     from hpo.persist.notes import describe_study
-    from hpo.search.budget import Budget, TooManyFailures, counted_trials, run_to_budget
-    from hpo.search.objective import Objective
+    from hpo.search.budget import Budget, TooManyFailures, counted_trials
     from hpo.search.progress import ConsoleProgress, summary
     from hpo.search.study import open_study
 
-    study = open_study(config, space, command, claim_seed=config.workers == 1)
-    if not pool_worker:
-        describe_study(study, config, space, command)
+    study = open_study(config, space, command)
+    describe_study(study, config, space, command)
     done = counted_trials(study)
-    say(header(config, space))
-    if done >= config.n_trials and not pool_worker:
+    say(header(config, space, len(pool.processes) if pool else 1))
+    if done >= config.n_trials:
         print(already_done(config, done))
     elif done:
         say(f"Resuming: {done} of {config.n_trials} trials already finished.")
-    if config.workers > 1:
-        from hpo.search.workers import run_pool
-
-        code = run_pool(argv, config.workers, config.threads, quiet=config.quiet)
-        if code == 0:
-            print(summary(study, config.metric))
-            print(f"Inspect it:  {dashboard_command(config.storage)}")
-        return code
     progress = ConsoleProgress(config.n_trials, done, config.metric, config.quiet)
+    on_wait = None if config.quiet else lambda n: say_waiting(n, config.grace_period)
     try:
-        outcome = run_to_budget(
-            study,
-            Objective(config, space),
-            Budget(config.n_trials),
-            config.timeout,
-            [progress],
-            on_wait=None if config.quiet else lambda n: say_waiting(n, config.grace_period),
+        outcome = _run_trials(
+            study, config, space, Budget(config.n_trials), pool, progress, on_wait
         )
     except TooManyFailures as exc:
         progress.close()
@@ -106,8 +94,6 @@ def _train(config, space, command, argv, pool_worker, say) -> int:
     finally:
         progress.close()
     CheckpointJanitor(checkpoint_root(config), config.keep_checkpoints)(study)
-    if pool_worker:
-        return 0
     if outcome.stopped_because == "grid exhausted":
         print(
             f"Grid exhausted: all {space.grid_size()} grid points ran, "
@@ -121,6 +107,19 @@ def _train(config, space, command, argv, pool_worker, say) -> int:
         storage = shlex.quote(redact(config.storage))
         print(f"  with its artifacts:  python -m hpo.dashboard --storage {storage}")
     return 0
+
+
+def _run_trials(study, config, space, budget, pool, progress, on_wait):  # -> Outcome
+    """One trial at a time in this process, or batches of one trial per worker of `pool`."""
+    if pool is not None:
+        from hpo.search.parallel import run_batches
+
+        return run_batches(study, config, space, budget, pool, [progress], on_wait)
+    from hpo.search.budget import run_to_budget
+    from hpo.search.objective import Objective
+
+    objective = Objective(config, space)
+    return run_to_budget(study, objective, budget, config.timeout, [progress], on_wait)
 
 
 def already_done(config: RunConfig, done: int) -> str:
@@ -180,11 +179,12 @@ def _finished_through_optuna(config: RunConfig, space: SearchSpace) -> tuple[int
     return done, summary(study, config.metric)
 
 
-def header(config: RunConfig, space: SearchSpace) -> str:
+def header(config: RunConfig, space: SearchSpace, workers: int | None = None) -> str:
+    at_once = f", {workers} trials at a time" if workers and workers > 1 else ""
     return (
         f"Study {config.name!r} in {redact(config.storage)}: {config.sampler} sampler, "
         f"{config.pruner} pruner, {config.dataset}/{config.model}, ≤{config.max_epochs} epochs "
-        f"per trial; searching {', '.join(space.params)}"
+        f"per trial{at_once}; searching {', '.join(space.params)}"
     )
 
 

@@ -46,7 +46,16 @@ def grid(space: SearchSpace, seed: int) -> BaseSampler:
     """Exhaustive grid over the space's grid values; ends when every point has run.
 
     Axes use their `grid:` lists, else `grid_points` values; points run in seeded random order."""
-    return optuna.samplers.GridSampler(space.grid(), seed=seed)
+    return _Grid(space.grid(), seed=seed)
+
+
+class _Grid(optuna.samplers.GridSampler):
+    """GridSampler whose end is left to hpo's budget loop, which stops when the grid is
+    exhausted (hpo.search.budget): Optuna's stops the study from `after_trial`, which is only
+    allowed inside `study.optimize`, and hpo runs its trials itself (hpo.search.trial_run)."""
+
+    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
+        return None
 
 
 def cmaes(space: SearchSpace, seed: int) -> BaseSampler:

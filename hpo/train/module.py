@@ -12,11 +12,14 @@ import lightning.pytorch as pl
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from hpo.train.augment import Augmentation
 from hpo.train.optimizers import create_optimizer
 from hpo.train.registries import LOSSES, SCHEDULERS
 from hpo.train.schedulers import ScheduleContext, create_scheduler
+
+PLATEAU_MONITOR = "val_loss"
 
 
 class EpochSums:
@@ -54,7 +57,13 @@ class LitClassifier(pl.LightningModule):
     per epoch, as means over the epoch's samples (`EpochSums`: nothing is logged per step).
 
     `train_loss` is the chosen `loss`; `val_loss`/`test_loss` are always cross-entropy, so trials
-    that train with different losses stay comparable."""
+    that train with different losses stay comparable.
+
+    Manual optimization: a step is forward, backward, optimizer step, nothing else. Lightning's
+    automatic loop wraps each step in a closure and half a dozen callback hooks, which costs as
+    much as the step of a small CNN on a CPU (benchmarks/README.md). The LR schedulers Lightning
+    would step are stepped here, by their own interval: the trial's schedule, the LR finder's
+    sweep, the fine-tuning callback's added parameter groups all keep working."""
 
     def __init__(
         self,
@@ -85,6 +94,7 @@ class LitClassifier(pl.LightningModule):
         self.lr_step_epochs = int(lr_step_epochs)
         self.augmentation = Augmentation(bool(flip), float(rotation), float(scale), float(noise))
         self.sums = {split: EpochSums() for split in ("train", "val", "test")}
+        self.automatic_optimization = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -109,8 +119,13 @@ class LitClassifier(pl.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         x, y = batch
+        optimizer = self.optimizers()
         logits = self(x)
         loss = self.loss_fn(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        self._step_schedulers("step")
         self.sums["train"].add(loss, logits, y)
         if batch_idx + 1 == self.trainer.num_training_batches:
             # Logged from the last step, not on_train_epoch_end: callbacks (EpochCurve) run
@@ -126,6 +141,21 @@ class LitClassifier(pl.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self.sums["train"] = EpochSums()  # nothing left over from an interrupted loop (lr_find)
+
+    def on_train_epoch_end(self) -> None:
+        """After the epoch's validation, as Lightning steps epoch schedulers (plateau watches
+        val_loss)."""
+        self._step_schedulers("epoch")
+
+    def _step_schedulers(self, interval: str) -> None:
+        for config in self.trainer.lr_scheduler_configs:
+            if config.interval != interval:
+                continue
+            if not isinstance(config.scheduler, ReduceLROnPlateau):
+                config.scheduler.step()
+            elif PLATEAU_MONITOR in self.trainer.callback_metrics:  # (manual optimization
+                # drops a config's `monitor`: the plateau schedule watches val_loss)
+                config.scheduler.step(self.trainer.callback_metrics[PLATEAU_MONITOR])
 
     def on_validation_epoch_start(self) -> None:
         self.sums["val"] = EpochSums()

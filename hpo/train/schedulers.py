@@ -56,7 +56,7 @@ def plateau(optimizer: Optimizer, context: ScheduleContext) -> SchedulerConfig:
     scheduler = lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="min", factor=0.1, patience=context.step_epochs
     )
-    return {"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"}
+    return {"scheduler": scheduler, "interval": "epoch"}  # stepped with val_loss (train.module)
 
 
 def onecycle(optimizer: Optimizer, context: ScheduleContext) -> SchedulerConfig:

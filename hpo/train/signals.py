@@ -20,7 +20,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 _requested: int | None = None
 
@@ -53,28 +53,50 @@ def check() -> None:
         raise Interrupted(_requested)
 
 
-def _handle(signum: int, _frame: object) -> None:
+_announce = True
+_on_signal: list[Callable[[int], None]] = []
+
+
+def handle(signum: int, _frame: object = None) -> None:
+    """The handler graceful_stop installs: the first signal asks for a stop, a second Ctrl-C
+    exits at once. Functions registered with `also_on_signal` run first (passing it on)."""
     global _requested
+    for forward in _on_signal:
+        forward(signum)
     if _requested is not None and signum == signal.SIGINT:
-        print("\nSecond Ctrl-C: exiting now.", file=sys.stderr, flush=True)
+        if _announce:
+            print("\nSecond Ctrl-C: exiting now.", file=sys.stderr, flush=True)
         os._exit(128 + signal.SIGINT)
     if _requested is None:
         _requested = signum
         what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         extra = " (Ctrl-C again to exit at once)" if signum == signal.SIGINT else ""
-        print(
-            f"\n{what} received: stopping after the current batch{extra}...",
-            file=sys.stderr,
-            flush=True,
-        )
+        if _announce:
+            print(
+                f"\n{what} received: stopping after the current batch{extra}...",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 @contextlib.contextmanager
-def graceful_stop() -> Iterator[None]:
-    """Install the SIGTERM/SIGINT handlers (main thread only) for the duration of the block."""
-    global _requested
-    _requested = None
-    old = {sig: signal.signal(sig, _handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+def also_on_signal(forward: Callable[[int], None]) -> Iterator[None]:
+    """Run `forward(signum)` on every SIGTERM/SIGINT while the block runs (e.g. to pass the
+    signal on to worker processes)."""
+    _on_signal.append(forward)
+    try:
+        yield
+    finally:
+        _on_signal.remove(forward)
+
+
+@contextlib.contextmanager
+def graceful_stop(announce: bool = True) -> Iterator[None]:
+    """Install the SIGTERM/SIGINT handlers (main thread only) for the duration of the block;
+    `announce=False` stops without saying so (worker processes: their parent says it)."""
+    global _requested, _announce
+    _requested, _announce = None, announce
+    old = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:

@@ -23,7 +23,7 @@ EPOCHS = 4
 def study_args(space: Path, url: str, n_trials: int = 1) -> list[str]:
     return [
         "--n-trials", str(n_trials), "--max-epochs", str(EPOCHS), "--space", str(space),
-        "--storage", url, "--study-name", STUDY, "--pruner", "none",
+        "--storage", url, "--study-name", STUDY, "--pruner", "none", "--checkpoint-every", "1ep",
     ]  # fmt: skip
 
 

@@ -136,7 +136,11 @@ def test_cosine_onecycle_and_plateau_schedules():
     assert len(set(onecycle.lrs)) == len(onecycle.lrs)  # stepped every batch
     plateau = fit({"lr": 0.1, "lr_schedule": "plateau", "lr_step_epochs": 1}, epochs=1)
     (config,) = plateau.trainer.lr_scheduler_configs
-    assert config.monitor == "val_loss" and config.scheduler.factor == 0.1
+    assert config.scheduler.factor == 0.1
+    # stepped once, after the epoch's validation, with val_loss (its best so far)
+    assert config.scheduler.best == pytest.approx(
+        float(plateau.trainer.callback_metrics["val_loss"])
+    )
     with pytest.raises(UsageError, match="unknown lr_schedule 'linear'"):
         fit({"lr_schedule": "linear"})
 

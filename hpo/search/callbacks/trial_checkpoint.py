@@ -1,34 +1,56 @@
-"""`TrialCheckpoint`: Lightning's ModelCheckpoint writing the trial's `last.ckpt`, its path
-recorded on the trial so that a retry can resume from it (hpo.persist.checkpoints)."""
+"""`TrialCheckpoint`: the running trial's `last.ckpt`, written every N seconds or epochs and
+when the run is asked to stop, its path recorded on the trial so that a retry resumes from it
+(hpo.persist.checkpoints)."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import lightning.pytorch as pl
 import optuna
-from lightning.pytorch.callbacks import ModelCheckpoint
 
+from hpo.config.amounts import Amount
 from hpo.persist.checkpoints import CHECKPOINT_ATTR
+from hpo.train import signals
 
 
-class TrialCheckpoint(ModelCheckpoint):
-    """Writes `last.ckpt` at the end of every training epoch (after validation and the pruner,
-    so a pruned epoch is never saved), then records its path on the trial."""
+class TrialCheckpoint(pl.Callback):
+    """Saves at the end of a training epoch once `every` seconds or epochs have passed since
+    the last save (never, for 0), and after the current batch once SIGTERM/SIGINT arrived
+    (before StopOnSignal ends the fit; list it first). A pruned epoch is never saved: the
+    pruner stops the fit in validation, before the epoch ends. Written to a temporary file and
+    renamed, so a kill mid-write leaves the previous checkpoint whole."""
 
-    def __init__(self, trial: optuna.Trial, dirpath: Path) -> None:
-        super().__init__(
-            dirpath=dirpath,
-            filename="last",  # one file, overwritten each epoch (no metric to rank by)
-            monitor=None,
-            save_top_k=1,
-            every_n_epochs=1,
-            save_on_train_epoch_end=True,
-            enable_version_counter=False,
-        )
-        self.trial = trial
+    def __init__(self, trial: optuna.Trial, dirpath: Path, every: Amount) -> None:
+        self.trial, self.path, self.every = trial, Path(dirpath) / "last.ckpt", every
+        self._since = time.monotonic()
+        self._epochs = 0
+        self._saved_on_signal = False
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._since, self._epochs = time.monotonic(), 0
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_train_epoch_end(trainer, pl_module)
-        if self.best_model_path and self._last_global_step_saved == trainer.global_step:
-            self.trial.set_user_attr(CHECKPOINT_ATTR, str(self.best_model_path))
+        self._epochs += 1
+        if self.every.amount and self._due():
+            self._save(trainer)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: object) -> None:
+        if signals.requested() is not None and not self._saved_on_signal:
+            self._saved_on_signal = True
+            self._save(trainer)
+
+    def _due(self) -> bool:
+        if self.every.unit == "epochs":
+            return self._epochs >= self.every.amount
+        return time.monotonic() - self._since >= self.every.amount
+
+    def _save(self, trainer: pl.Trainer) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(f".{self.path.name}.partial")
+        trainer.save_checkpoint(partial, weights_only=False)
+        os.replace(partial, self.path)
+        self.trial.set_user_attr(CHECKPOINT_ATTR, str(self.path))
+        self._since, self._epochs = time.monotonic(), 0
