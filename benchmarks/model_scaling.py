@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from hpo.errors import UsageError
-from hpo.search.run import quiet_libraries
+from hpo.search.logs import quiet_libraries
 from hpo.train.data import create_datamodule
 from hpo.train.data.tensors import TensorDataModule
 from hpo.train.models import count_parameters, create_model

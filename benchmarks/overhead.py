@@ -32,8 +32,9 @@ from torch.nn import functional as F  # noqa: E402
 from hpo.config.run import RunConfig  # noqa: E402
 from hpo.config.space import SearchSpace  # noqa: E402
 from hpo.persist.storages import open_storage  # noqa: E402
+from hpo.search.budget import Budget, run_to_budget  # noqa: E402
+from hpo.search.logs import quiet_libraries  # noqa: E402
 from hpo.search.objective import Objective  # noqa: E402
-from hpo.search.run import quiet_libraries  # noqa: E402
 from hpo.train.data import create_datamodule  # noqa: E402
 from hpo.train.data.tensors import Splits, TensorDataModule  # noqa: E402
 from hpo.train.models import create_model  # noqa: E402
@@ -130,7 +131,8 @@ def plain_loop(case: Case, epochs: int, seed: int = 0) -> tuple[float, float]:
 def one_trial(
     study: optuna.Study, case: Case, epochs: int, artifacts: bool
 ) -> tuple[float, float]:
-    """Seconds for `study.optimize(objective, n_trials=1)`: sampling, build, fit, storage."""
+    """Seconds for one trial through hpo's loop (`run_to_budget`: count and claim under the
+    lock, heartbeat, snapshot pruner, tell): sampling, build, fit, storage."""
     config = RunConfig(
         dataset=case.dataset,
         max_epochs=epochs,
@@ -141,7 +143,7 @@ def one_trial(
     fixed = {k: v for k, v in PARAMS.items()}
     objective = Objective(config, SearchSpace({}, fixed))
     clock = Clock()
-    study.optimize(objective, n_trials=1)
+    run_to_budget(study, objective, Budget(len(study.trials) + 1))
     elapsed = clock.stop()
     state = study.trials[-1].state
     assert state == optuna.trial.TrialState.COMPLETE, state
@@ -216,11 +218,16 @@ def main() -> int:
     torch.set_num_threads(RunConfig.threads)  # what every trial uses (hpo.train.fit.build)
     print(f"torch threads: {torch.get_num_threads()} (RunConfig.threads)", flush=True)
     cases = [Case("digits", 10), Case("synthetic28", 3)]
+    ratios = {}
     for case in cases:
         if args.only and case.dataset != args.only:
             continue
         times = measure(case, args.repeats, not args.no_artifacts)
         print(report(case, times), flush=True)
+        wall = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
+        ratios[case.dataset] = wall[f"b{case.epochs}"] / wall[f"a{case.epochs}"]
+    names = {"digits": "digits", "synthetic28": "28x28"}
+    print("ratios: " + " ".join(f"{names[k]}={v:.2f}" for k, v in ratios.items()))
     return 0
 
 

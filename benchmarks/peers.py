@@ -1,0 +1,95 @@
+"""hpo's default study beside the script a user would write instead, on the identical trials.
+
+    .venv/bin/python benchmarks/peers.py [--rounds 3] [--n-trials 30]
+
+Each round runs, in fresh directories and storages, interleaved so all see the same machine:
+(a) `benchmarks/peers/plain_optuna_lightning.py`: Optuna + Lightning + optuna-integration's
+    pruning callback + SQLite, the pattern of Optuna's own Lightning example, one torch thread;
+(b) `hpo study --workers 1`: the same trials (same seed ⇒ same parameters, pruning decisions,
+    epochs and values; checked every round) with everything hpo adds around them;
+(c) `hpo study` as `make study` runs it (`--workers auto`: both cores).
+Wall time of each whole command, start-up included. Prints per-round times and the median ratios
+`ratio hpo/plain=(b)/(a)` and `ratio auto/one=(c)/(b)`; targets ≤ 1.0 and ≤ 0.70.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAIN = ROOT / "benchmarks" / "peers" / "plain_optuna_lightning.py"
+
+
+def hpo_command() -> list[str]:
+    script = Path(sys.executable).parent / "hpo"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hpo"]
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def trials(url: str, name: str) -> list[tuple]:
+    study = optuna.load_study(study_name=name, storage=url)
+    return [(t.params, t.state.name, len(t.intermediate_values), t.value) for t in study.trials]
+
+
+def one_round(work: Path, n_trials: int) -> dict[str, float]:
+    hpo = [*hpo_command(), "study", "--n-trials", str(n_trials), "--quiet"]
+    plain = [sys.executable, str(PLAIN), "--n-trials", str(n_trials), "--threads", "1"]
+    seconds = {
+        "plain": timed([*plain, "--storage", "sqlite:///plain.db"], work),
+        "hpo --workers 1": timed([*hpo, "--workers", "1", "--storage", "sqlite:///one.db"], work),
+        "hpo (auto)": timed([*hpo, "--storage", "sqlite:///auto.db"], work),
+    }
+    same = trials(f"sqlite:///{work / 'plain.db'}", "plain") == trials(
+        f"sqlite:///{work / 'one.db'}", "digits-mnist_cnn-tpe"
+    )
+    if not same:
+        raise SystemExit("the plain script and hpo --workers 1 did not run identical trials")
+    best = max(t[3] for t in trials(f"sqlite:///{work / 'auto.db'}", "digits-mnist_cnn-tpe")
+               if t[3] is not None)  # fmt: skip
+    return {**seconds, "best val_acc (auto)": best}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--n-trials", type=int, default=30)
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rounds = []
+    for index in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            rounds.append(one_round(Path(tmp), args.n_trials))
+        print(f"round {index + 1}: " + json.dumps({k: round(v, 4) for k, v in rounds[-1].items()}))
+        sys.stdout.flush()
+    ratio_plain = [r["hpo --workers 1"] / r["plain"] for r in rounds]
+    ratio_auto = [r["hpo (auto)"] / r["hpo --workers 1"] for r in rounds]
+    print("identical trials (plain vs hpo --workers 1): yes, every round")
+    print(
+        f"ratio hpo/plain={statistics.median(ratio_plain):.2f} "
+        f"(rounds: {', '.join(f'{r:.2f}' for r in ratio_plain)})"
+    )
+    print(
+        f"ratio auto/one={statistics.median(ratio_auto):.2f} "
+        f"(rounds: {', '.join(f'{r:.2f}' for r in ratio_auto)})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
