@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hpo.train.data.tensors import LazyDataModule, Splits, TensorDataModule, holdout_splits
-from hpo.train.data._download import fetch_or_explain, find_dir
 from hpo.errors import UsageError
+from hpo.train.data._download import fetch_or_explain, find_dir
+from hpo.train.data.tensors import LazyDataModule, Splits, TensorDataModule, holdout_splits
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from hpo.errors import UsageError
 from hpo.train.data.tensors import (
     LazyDataModule,
     Splits,
@@ -25,7 +26,6 @@ from hpo.train.data.tensors import (
     holdout_splits,
     three_way_splits,
 )
-from hpo.errors import UsageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 TRAIN_NAMES = ("train", "training")
