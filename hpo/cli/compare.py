@@ -20,6 +20,7 @@ from itertools import product
 
 from hpo.cli.common import EXIT_ABORTED, ArgumentParser, first_line
 from hpo.cli.flags import SHARED_FLAGS, add_flags
+from hpo.config.names import check_name
 from hpo.config.run import run_config
 from hpo.errors import UsageError
 from hpo.persist.urls import redact
@@ -88,6 +89,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
+    check_name("--experiment", args.experiment)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     seeds = parse_seeds(args.seeds)
     if args.workers < 1:
@@ -102,7 +104,7 @@ def main(argv: list[str], prog: str) -> int:
         run_config(vars(args)), args.objective, parse_budget(args.budget, args.n_trials)
     )
     validate(bench, methods)
-    command = shlex.join([*shlex.split(prog), *argv])
+    command = redact(shlex.join([*shlex.split(prog), *argv]))  # stored on every study
     threads = max(1, (os.cpu_count() or 1) // args.workers) if args.workers > 1 else None
     jobs = [
         Job(args.experiment, m, s, bench, command, threads) for m, s in product(methods, seeds)
