@@ -25,6 +25,8 @@ from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.artifacts import artifact_store
 from hpo.persist.checkpoints import CheckpointJanitor, checkpoint_root, resume_point, trial_dir
+from hpo.search.callbacks.checkpoint_sweep import CheckpointSweep
+from hpo.search.callbacks.pruned_value import PrunedValue
 from hpo.search.callbacks.trial_artifacts import TrialArtifacts
 from hpo.search.callbacks.trial_checkpoint import TrialCheckpoint
 from hpo.train import signals
@@ -86,13 +88,16 @@ def run_trial(
     # Finished trials' checkpoints are swept before each trial, whoever runs it (hpo.study,
     # hpo.compare); the caller sweeps once more when its run ends.
     CheckpointJanitor(root, config.keep_checkpoints)(trial.study)
+    directory = trial_dir(root, trial.study.study_name, trial.number)
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
         *divergence_stops(built.datamodule.num_classes, config.max_epochs),
         StopAtTarget(metric, curve),
         StopOnSignal(),
-        TrialCheckpoint(trial, trial_dir(root, trial.study.study_name, trial.number)),
+        TrialCheckpoint(trial, directory),
+        PrunedValue(trial, curve, metric),
+        CheckpointSweep(trial, curve, metric, directory, config.keep_checkpoints),
     ]
     if config.artifacts:
         callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
