@@ -101,7 +101,7 @@ def test_dead_local_worker_is_detected_without_waiting(
     first, retry = study.trials
     assert first.state == TrialState.FAIL and "died" in first.user_attrs["stop_reason"]
     assert retry.state == TrialState.WAITING and retry.params == first.params
-    assert run_command("status", ["--storage", storage_url]) == 0
+    assert run_command("status", ["--storage", storage_url, "--study-name", "dead"]) == 0
     shown = capsys.readouterr().out
     assert "1 fail, 1 waiting" in shown and "queued: 1 trial(s)" in shown
 
