@@ -118,8 +118,7 @@ def _train(config, space, command, argv, pool_worker, say) -> int:
     print(summary(study, config.metric))
     print(f"Inspect it:  {dashboard_command(config.storage)}")
     if config.artifacts:
-        storage = shlex.quote(redact(config.storage))
-        print(f"  with its artifacts:  python -m hpo.dashboard --storage {storage}")
+        print(f"  with its artifacts:  {hpo_dashboard_command(config.storage)}")
     return 0
 
 
@@ -189,9 +188,22 @@ def header(config: RunConfig, space: SearchSpace) -> str:
 
 
 def dashboard_command(storage_url: str) -> str:
-    if scheme_of(storage_url) == "journal":
-        return f"optuna-dashboard {file_path(storage_url)}"
-    return f"optuna-dashboard {shlex.quote(redact(storage_url))}"
+    """optuna-dashboard on the storage, as pasted into this shell (the venv need not be active;
+    the password left out: ~/.pgpass or the URL in $HPO_STORAGE supply it)."""
+    from hpo.persist.commands import script
+
+    where = file_path(storage_url) if scheme_of(storage_url) == "journal" else storage_url
+    words = [script("optuna-dashboard") or "optuna-dashboard", redact(str(where), mask=None)]
+    return shlex.join(words)
+
+
+def hpo_dashboard_command(storage_url: str) -> str:
+    """`hpo dashboard`, which wires in the artifact store (--storage only if not the default)."""
+    from hpo.persist.commands import hpo_words
+    from hpo.persist.urls import default_storage
+
+    storage = [] if storage_url == default_storage() else ["--storage", redact(storage_url, None)]
+    return shlex.join(hpo_words("dashboard", *storage))
 
 
 def say_waiting(n_running: int, grace_period: int) -> None:

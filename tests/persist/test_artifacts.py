@@ -61,7 +61,7 @@ def test_study_attrs_and_note_reproduce_the_study(small_study):
     assert attrs["config"]["n_trials"] == small_study.n_trials
     assert "--study-name ui-study" in attrs["reproduce"]
     note = get_note(study)
-    assert attrs["reproduce"] in note and "hpo.study best" in note
+    assert attrs["reproduce"] in note and "hpo best --storage" in note and "-o best.yaml" in note
     for trial in study.trials:
         assert trial.user_attrs["epochs"] == 2
         assert trial.user_attrs["n_params"] > 0
