@@ -116,9 +116,16 @@ def main(argv: list[str], prog: str) -> int:
     )
     start = time.perf_counter()
     failed = run_jobs(jobs, args.workers, print)
-    print(
-        f"Done in {time.perf_counter() - start:.1f} s. Report: hpo report "
-        f"--storage {shlex.quote(redact(bench.config.storage))} "
-        f"--experiment {args.experiment} --out reports/{args.experiment}"
-    )
+    print(f"Done in {time.perf_counter() - start:.1f} s. Report: {report_command(args)}")
     return EXIT_ABORTED if failed else 0
+
+
+def report_command(args: argparse.Namespace) -> str:
+    """`hpo report` for this comparison, as pasted into this shell (no password in it)."""
+    from hpo.persist.commands import hpo_words
+    from hpo.persist.urls import default_storage
+
+    storage = (
+        [] if args.storage == default_storage() else ["--storage", redact(args.storage, None)]
+    )
+    return shlex.join(hpo_words("report", *storage, "--experiment", args.experiment))
