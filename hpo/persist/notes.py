@@ -26,7 +26,7 @@ from hpo.config.run import RunConfig
 from hpo.config.space import CategoricalParam, SearchSpace
 from hpo.persist.artifacts import default_artifact_dir
 from hpo.persist.commands import hpo_words
-from hpo.persist.reproduce import reproduce_command
+from hpo.persist.reproduce import reproduce_command, rerun_command
 from hpo.persist.urls import absolute_url, redact
 
 LIBRARIES = ("optuna", "optuna-dashboard", "lightning", "torch", "torchvision")
@@ -202,7 +202,7 @@ trial, {config.pruner} pruner. Its sibling studies are named `{part.experiment}/
 {REPORT_LINE} {REPORT_PENDING.format(command=report)}
 
 **Run the comparison again** (finished studies are skipped, partial ones continued):
-`{redact(part.command, mask=None)}`
+`{rerun_command(part.command, config.storage)}`
 
 Search space:
 

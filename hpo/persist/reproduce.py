@@ -45,6 +45,23 @@ def reproduce_command(config: RunConfig) -> str:
     return shlex.join(words)
 
 
+def rerun_command(command: str, storage: str, subcommand: str = "compare") -> str:
+    """A command line as it was run (e.g. `hpo compare …`, redacted), spelled to run as pasted
+    from anywhere: the venv's `hpo`, the storage as an absolute URL without its password (also
+    when it was the default), the space file by `_portable` path."""
+    words = shlex.split(command)
+    starts = [i for i, w in enumerate(words) if w in (subcommand, f"hpo.{subcommand}")]
+    args = words[starts[0] + 1 :] if starts else words
+    args = [a for a in args if not a.startswith("--storage=")]
+    if "--storage" in args:
+        del args[args.index("--storage") : args.index("--storage") + 2]
+    if "--space" in args[:-1]:
+        at = args.index("--space") + 1
+        args[at] = _portable(args[at], in_project=True)
+    url = redact(absolute_url(storage), mask=None)
+    return shlex.join(hpo_words(subcommand, *args, "--storage", url, stored=True))
+
+
 def _flag(name: str, value: Any) -> list[str]:
     """The command-line words that set one RunConfig field (hpo.cli.flags)."""
     if name == "artifacts":

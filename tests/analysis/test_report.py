@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 import statistics
+import subprocess
 from pathlib import Path
 
 import optuna
@@ -16,7 +18,7 @@ from hpo.compare import main as compare
 from hpo.config.run import PROJECT_ROOT
 from hpo.persist.artifacts import artifact_store
 from hpo.persist.storages import open_storage
-from hpo.testing.helpers import run_cli
+from hpo.testing.helpers import cli_env, run_cli
 
 TABLE = f"table:{PROJECT_ROOT / 'hpo/tables/digits_mnist_cnn.json.gz'}"
 REPLAY_SPACE = str(PROJECT_ROOT / "conf/spaces/replay.yaml")
@@ -137,3 +139,9 @@ def test_report_attaches_itself_to_every_study_and_changes_no_trial(
         assert link.endswith(reports[-1].artifact_id)
         with artifact_store(experiment).open_reader(reports[-1].artifact_id) as f:
             assert f.read() == html
+    # The note's "run the comparison again" command works as pasted, from anywhere.
+    rerun = get_note(study).split("**Run the comparison again**", 1)[1].split("`")[1]
+    again = subprocess.run(shlex.split(rerun), cwd=out, env=cli_env(), capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("already done") == len(before)
