@@ -1,6 +1,6 @@
 """A storage password never shows: not in any console line, user or system attr, note, artifact
 or other file of a real PostgreSQL `hpo study` and `hpo compare` run, nor in the read commands'
-output (trust authentication ignores the password, so the runs are real)."""
+output or errors (trust authentication ignores the password, so the runs are real)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from hpo.cli import main
 from hpo.persist.internals import base_storage, study_id
 from hpo.persist.storages import open_storage
 from hpo.persist.urls import redact
@@ -60,25 +61,33 @@ def files_holding(root: Path, secret: str) -> list[Path]:
 
 
 def test_no_password_in_any_output_attr_note_or_file(
-    tmp_path: Path, space_file: Path, database: str
+    tmp_path: Path, space_file: Path, database: str, capsys, monkeypatch
 ) -> None:
     in_userinfo = database.replace("root@", f"root:{SECRET}@")
     in_query = f"{database}?password={SECRET}"
     run = ["--n-trials", "2", "--max-epochs", "1", "--space", str(space_file), "--pruner", "none"]
-    shown = [
+    shown = [  # the runs as real processes, their console lines as a user sees them
         hpo(tmp_path, "study", *run, "--storage", in_userinfo, "--study-name", "argv"),
         hpo(tmp_path, "study", *run, "--study-name", "env", HPO_STORAGE=in_userinfo),
         hpo(tmp_path, "compare", "--experiment", "cmp", "--samplers", "random", "--seeds", "0",
             *run, "--storage", in_query),
-        hpo(tmp_path, "report", "--out", str(tmp_path / "report"), "--no-plots",
-            HPO_STORAGE=in_query),
-        hpo(tmp_path, "status", "--all", "--storage", in_userinfo),
-        hpo(tmp_path, "best", "--study-name", "env", "-o", "best.yaml", HPO_STORAGE=in_userinfo),
-        hpo(tmp_path, "export", "--study-name", "argv", "--storage", in_query),
     ]  # fmt: skip
+    monkeypatch.chdir(tmp_path)  # the read commands, in this process
+    monkeypatch.setenv("HPO_STORAGE", in_query)
+    for argv in (
+        ["report", "--out", str(tmp_path / "report"), "--no-plots"],
+        ["status", "--all", "--storage", in_userinfo],
+        ["best", "--study-name", "env", "-o", "best.yaml"],
+        ["export", "--study-name", "argv", "--storage", in_query],
+        ["status", "--storage", "postgresql://root:s3cret@127.0.0.1:1/x"],  # unreachable
+    ):
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert code == (2 if "127.0.0.1:1" in argv[-1] else 0), err
+        shown.append(out + err)
     console = "\n".join(shown)
     assert SECRET not in console
-    assert "root:***@" in console  # where a URL is shown, its password is masked
+    assert "root:***@" in console and "cannot open storage" in console
     stored = everything_stored(database)
     assert SECRET not in stored
     assert "root:***@" in stored and "password=***" in stored  # the commands, as they ran
