@@ -11,9 +11,12 @@ paths: they are pasted later, from anywhere. Nothing here imports Optuna.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 from pathlib import Path
+
+from hpo.persist.urls import default_storage, file_path, redact, scheme_of
 
 
 def script(name: str, stored: bool = False) -> str | None:
@@ -32,6 +35,19 @@ def hpo_words(*args: str, stored: bool = False) -> list[str]:
     """An `hpo` command line (`python -m hpo …` where hpo is not installed as a script)."""
     hpo = script("hpo", stored)
     return [hpo, *args] if hpo else [_python(stored), "-m", "hpo", *args]
+
+
+def dashboard_words(storage_url: str) -> list[str]:
+    """optuna-dashboard on the storage, as pasted into this shell (the venv need not be active;
+    the password left out: ~/.pgpass, or `hpo dashboard` with $HPO_STORAGE, supply it)."""
+    where = file_path(storage_url) if scheme_of(storage_url) == "journal" else storage_url
+    return [script("optuna-dashboard") or "optuna-dashboard", redact(str(where), mask=None)]
+
+
+def hpo_dashboard_hint(storage_url: str) -> str:
+    """`hpo dashboard`, which wires in the artifact store (--storage only if not the default)."""
+    storage = [] if storage_url == default_storage() else ["--storage", redact(storage_url, None)]
+    return shlex.join(hpo_words("dashboard", *storage))
 
 
 def _shown(path: Path) -> str:

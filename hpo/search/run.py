@@ -118,7 +118,9 @@ def _train(config, space, command, argv, pool_worker, say) -> int:
     print(summary(study, config.metric))
     print(f"Inspect it:  {dashboard_command(config.storage)}")
     if config.artifacts:
-        print(f"  with its artifacts:  {hpo_dashboard_command(config.storage)}")
+        from hpo.persist.commands import hpo_dashboard_hint
+
+        print(f"  with its artifacts:  {hpo_dashboard_hint(config.storage)}")
     return 0
 
 
@@ -188,22 +190,10 @@ def header(config: RunConfig, space: SearchSpace) -> str:
 
 
 def dashboard_command(storage_url: str) -> str:
-    """optuna-dashboard on the storage, as pasted into this shell (the venv need not be active;
-    the password left out: ~/.pgpass or the URL in $HPO_STORAGE supply it)."""
-    from hpo.persist.commands import script
+    """optuna-dashboard on the storage, as pasted into this shell (hpo.persist.commands)."""
+    from hpo.persist.commands import dashboard_words
 
-    where = file_path(storage_url) if scheme_of(storage_url) == "journal" else storage_url
-    words = [script("optuna-dashboard") or "optuna-dashboard", redact(str(where), mask=None)]
-    return shlex.join(words)
-
-
-def hpo_dashboard_command(storage_url: str) -> str:
-    """`hpo dashboard`, which wires in the artifact store (--storage only if not the default)."""
-    from hpo.persist.commands import hpo_words
-    from hpo.persist.urls import default_storage
-
-    storage = [] if storage_url == default_storage() else ["--storage", redact(storage_url, None)]
-    return shlex.join(hpo_words("dashboard", *storage))
+    return shlex.join(dashboard_words(storage_url))
 
 
 def say_waiting(n_running: int, grace_period: int) -> None:
