@@ -28,6 +28,7 @@ def best_configuration(study) -> dict[str, Any]:
         "study": study.study_name,
         "trial": best.number,
         "metric": identity.get("metric", "val_acc"),
+        **({"cap": identity["cap"]} if identity.get("cap") is not None else {}),
         "value": best.value,
         "dataset": identity.get("dataset", "digits"),
         "model": identity.get("model", "mnist_cnn"),

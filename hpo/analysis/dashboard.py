@@ -33,18 +33,45 @@ def check_port_free(port: int) -> None:
             raise UsageError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
 
 
-def serve(storage_url: str, port: int, artifact_dir: str | Path | None = None) -> None:
-    """Blocks serving the dashboard until interrupted."""
+def serve(
+    storage_url: str,
+    port: int,
+    artifact_dir: str | Path | None = None,
+    study_name: str | None = None,
+    default_name: str | None = None,
+) -> None:
+    """Blocks serving the dashboard until interrupted. Prints the page of the study chosen as
+    every read command chooses one (an unknown --study-name is a UsageError; no choice at all
+    just leaves the list of studies)."""
     from optuna_dashboard import run_server
 
     from hpo.persist.artifacts import artifact_store, default_artifact_dir
-    from hpo.persist.storages import open_storage
+    from hpo.persist.storages import open_existing_storage
 
+    storage = open_existing_storage(storage_url)
+    page = study_page(storage, storage_url, study_name, default_name)
     directory = Path(artifact_dir or default_artifact_dir(storage_url))
     store = artifact_store(storage_url, directory)
     print(
-        f"optuna-dashboard on http://{HOST}:{port}/  (studies: {redact(storage_url)}; "
-        f"artifacts: {directory}); Ctrl-C stops it",
+        f"optuna-dashboard on http://{HOST}:{port}/dashboard/{page}  (studies: "
+        f"{redact(storage_url)}; artifacts: {directory}); Ctrl-C stops it",
         flush=True,
     )
-    run_server(open_storage(storage_url), host=HOST, port=port, artifact_store=store)
+    run_server(storage, host=HOST, port=port, artifact_store=store)
+
+
+def study_page(storage, storage_url: str, study_name: str | None, default_name: str | None) -> str:
+    """'studies/<id>' for the chosen study, '' for the list of studies."""
+    import optuna
+
+    from hpo.persist.internals import study_id
+    from hpo.persist.studies import choose_study
+
+    names = optuna.get_all_study_names(storage)
+    try:
+        name = choose_study(names, storage_url, study_name, default_name)
+    except UsageError:
+        if study_name is not None:
+            raise
+        return ""
+    return f"studies/{study_id(optuna.load_study(study_name=name, storage=storage))}"

@@ -1,6 +1,7 @@
 """A study's trials table as CSV or Parquet (`hpo export`, hpo.cli.export).
 
-One row per trial (Optuna's `trials_dataframe`): number, state, value, start/end times,
+One row per trial (Optuna's `trials_dataframe`): number, state, value (the study's metric, named
+in the study's `metric` attr), start/end times,
 `duration_s`, `params_*`, `user_attrs_*`. Lists and dicts (the per-epoch `curve`) are JSON text,
 so both formats hold exactly what the storage holds.
 """
@@ -28,6 +29,8 @@ ATTRS = (
 def trials_table(study):  # -> pandas.DataFrame
     """The trials as a flat table; non-scalar cells become JSON text."""
     frame = study.trials_dataframe(attrs=ATTRS, multi_index=False)
+    # A study with a metric name (`val_acc`) gets `value_val_acc`: keep one column name.
+    frame = frame.rename(columns={c: "value" for c in frame.columns if c.startswith("value_")})
     if "duration" in frame:
         frame.insert(frame.columns.get_loc("duration"), "duration_s", frame.pop("duration"))
         frame["duration_s"] = frame["duration_s"].dt.total_seconds()

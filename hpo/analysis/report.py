@@ -1,13 +1,16 @@
 """Report a comparison run by `hpo compare`: Markdown + HTML + PNG figures + summary.json.
 
-    report = collect(storage, "cmp", target=None, reference="random")
+    runs = load_runs(storage, "cmp")
+    report = collect(runs, storage, "cmp", target=None, reference="random")
     draw(runs, report, out); write(report, out)                      # what `hpo report` does
 
-Reads the storage only; never trains and never writes to it.
+Reads the storage only; never trains. report.html is self-contained (its figures inline), so
+the copy `hpo report` attaches to the studies (hpo.analysis.publish) shows them too.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import math
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpo.analysis.results import Run, by_method, default_target, load_runs, pairwise, summarise
+from hpo.analysis.results import Run, by_method, default_target, pairwise, summarise
 from hpo.persist.urls import redact
 
 ALPHA = 0.05
@@ -128,8 +131,9 @@ def headline_lines(report_rows, tests, runs, target, reference) -> list[str]:
     return out
 
 
-def collect(storage: str, experiment: str, target: float | None, reference: str) -> Report:
-    runs = load_runs(storage, experiment)
+def collect(
+    runs: Sequence[Run], storage: str, experiment: str, target: float | None, reference: str
+) -> Report:
     methods = by_method(runs)
     reference = reference if reference in methods else next(iter(methods))
     target = default_target(runs, reference) if target is None else target
@@ -281,7 +285,9 @@ def to_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-def to_html(report: Report) -> str:
+def to_html(report: Report, figures_dir: Path | None = None) -> str:
+    """The report as one HTML page; figures read from `figures_dir` are inlined."""
+
     def table(head: list[str], body: list[list[str]]) -> str:
         th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
         trs = "".join(
@@ -327,16 +333,22 @@ def to_html(report: Report) -> str:
         ),
         "<h2>Figures</h2>",
         *(
-            f"<figure><img src='{n}' alt='{html.escape(c)}'><figcaption>{html.escape(c)}"
-            "</figcaption></figure>"
+            f"<figure><img src='{_image_source(n, figures_dir)}' alt='{html.escape(c)}'>"
+            f"<figcaption>{html.escape(c)}</figcaption></figure>"
             for n, c in report.figures
         ),
     ]
     return "\n".join(parts)
 
 
+def _image_source(name: str, figures_dir: Path | None) -> str:
+    if figures_dir is None or not (figures_dir / name).is_file():
+        return name
+    return "data:image/png;base64," + base64.b64encode((figures_dir / name).read_bytes()).decode()
+
+
 def write(report: Report, out: Path) -> None:
     (out / "report.md").write_text(to_markdown(report))
-    (out / "report.html").write_text(to_html(report))
+    (out / "report.html").write_text(to_html(report, out))
     data = {k: v for k, v in report.__dict__.items()}
     (out / "summary.json").write_text(json.dumps(data, indent=1, default=str))

@@ -58,27 +58,62 @@ class Run:
         return float(curve[-1]) if len(curve) else math.nan
 
 
+def split_study_name(name: str) -> tuple[str, str, int] | None:
+    """'cmp/tpe/seed3' → ('cmp', 'tpe', 3); None for a name `hpo compare` did not make."""
+    head, _, seed_part = name.rpartition("/")
+    experiment, _, method = head.rpartition("/")
+    if not experiment or not method or not seed_part.startswith("seed"):
+        return None
+    return (experiment, method, int(seed_part[4:])) if seed_part[4:].isdigit() else None
+
+
+def experiment_names(study_names: Sequence[str]) -> list[str]:
+    """The comparisons (`hpo compare --experiment`) among a storage's studies."""
+    parts = (split_study_name(name) for name in study_names)
+    return sorted({part[0] for part in parts if part is not None})
+
+
+def choose_experiment(url: str, experiment: str | None) -> str:
+    """--experiment if given, else the storage's only comparison; else a one-line error."""
+    import optuna
+
+    if experiment is not None:
+        return experiment
+    found = experiment_names(optuna.get_all_study_names(open_existing_storage(url)))
+    if len(found) == 1:
+        return found[0]
+    listed = ", ".join(found) or "none"
+    raise UsageError(
+        f"{redact(url)} holds {len(found)} comparisons ({listed}); pick one with --experiment"
+    )
+
+
+def experiment_studies(url: str, experiment: str) -> list[tuple[str, str, int]]:
+    """(study name, method, seed) of every study of one comparison."""
+    import optuna
+
+    out = []
+    for name in optuna.get_all_study_names(open_existing_storage(url)):
+        part = split_study_name(name)
+        if part is not None and part[0] == experiment:
+            out.append((name, part[1], part[2]))
+    return out
+
+
 def load_runs(url: str, experiment: str) -> list[Run]:
     import optuna
 
     storage = open_existing_storage(url)
-    prefix = f"{experiment}/"
     runs = []
-    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
-        name = summary.study_name
-        if not name.startswith(prefix):
-            continue
-        method, _, seed_part = name[len(prefix) :].rpartition("/")
-        if not method or not seed_part.startswith("seed") or not seed_part[4:].isdigit():
-            continue
+    for name, method, seed in experiment_studies(url, experiment):
         study = optuna.load_study(study_name=name, storage=storage)
         trials = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
         direction = study.direction.name.lower()
-        runs.append(Run(method, int(seed_part[4:]), direction, trials, dict(study.user_attrs)))
+        runs.append(Run(method, seed, direction, trials, dict(study.user_attrs)))
     if not runs:
         raise UsageError(
             f"no studies named {experiment}/<method>/seed<k> in {redact(url)}; "
-            "run python -m hpo.compare --experiment first"
+            "run `hpo compare --experiment` first"
         )
     directions = {r.direction for r in runs}
     if len(directions) > 1:

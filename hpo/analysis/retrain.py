@@ -22,7 +22,10 @@ from hpo.config.run import RunConfig, run_config
 from hpo.errors import UsageError
 
 #: The keys of a `--params` file (what `hpo best` writes).
-KEYS = {"study", "trial", "metric", "value", "dataset", "model", "max_epochs", "seed", "params"}
+KEYS = {
+    *("study", "trial", "metric", "cap", "value", "dataset", "model", "max_epochs", "seed"),
+    "params",
+}
 
 
 def retrain(params: dict[str, Any], config: RunConfig, save: str | None) -> dict[str, float]:

@@ -14,6 +14,7 @@ import optuna
 from optuna.trial import TrialState
 
 from hpo.persist.liveness import WORKER_KEY
+from hpo.search.summary import format_params, format_value
 
 
 def describe_study(study: optuna.Study, stale: set[int]) -> list[str]:
@@ -25,7 +26,9 @@ def describe_study(study: optuna.Study, stale: set[int]) -> list[str]:
     ]
     try:
         best = study.best_trial
-        lines.append(f"  best: #{best.number} value {best.value:.4f}  {best.params}")
+        name = study.metric_names[0] if study.metric_names else "value"
+        value = f"{name} = {format_value(best.value)}"
+        lines.append(f"  best: #{best.number} {value}  {format_params(best.params)}")
     except ValueError:
         lines.append("  best: — (no completed trial)")
     for trial in trials:

@@ -25,6 +25,7 @@ from hpo.config.metrics import create_metric
 from hpo.config.run import RunConfig
 from hpo.config.space import NumericParam, SearchSpace
 from hpo.errors import UsageError
+from hpo.persist.notes import ComparisonPart, describe_comparison_study
 from hpo.search.budget import Budget
 
 BUDGET_UNITS = ("trials", "epochs", "seconds")
@@ -127,6 +128,8 @@ def open_job_study(job: Job, sampler: str):
     quiet_libraries(config.verbose)
     study = open_study(config, space, job.command, sampler_seed(job.method, job.seed))
     _check_and_tag(study, job, grid_info)
+    part = ComparisonPart(job.experiment, job.method, job.seed, job.command)
+    describe_comparison_study(study, config, space, part)  # experiment attr, note, names
     return study, config, space
 
 

@@ -1,43 +1,53 @@
-"""Print a study's best configuration as YAML, ready for `hpo retrain`.
+"""Write a study's best configuration as YAML, ready for `hpo retrain`.
 
-    hpo best > best.yaml
+    hpo best -o best.yaml                     # the default study (see --study-name)
     hpo best --storage URL --study-name NAME -o best.yaml
     hpo retrain --params best.yaml
 
 The YAML holds what the retrain needs, taken from the study itself: dataset, model, epochs, seed,
 metric, and every hyperparameter (the searched ones of the best trial and the space's fixed ones).
+`-o FILE` is written only when everything succeeded (no empty file on an error); without it the
+YAML goes to stdout.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from hpo.cli.common import ArgumentParser, first_line
-from hpo.config.run import DEFAULT_STORAGE
-from hpo.errors import UsageError
+from hpo.cli.common import (
+    ArgumentParser,
+    add_storage_flag,
+    add_study_flags,
+    atomic_output,
+    check_output_path,
+    default_study_name,
+    first_line,
+)
 
 
 def build_parser(prog: str) -> ArgumentParser:
     p = ArgumentParser(prog=prog, description=first_line(__doc__))
     p.add_argument("-o", "--output", default="-", help="file (default: stdout)")
-    p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (default %(default)s)")
-    p.add_argument("--study-name", default=None, help="needed when the storage holds several")
+    add_storage_flag(p)
+    add_study_flags(p)
     return p
 
 
 def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
+    if args.output != "-":
+        check_output_path(args.output)
     from hpo.analysis.best import best_configuration, to_yaml
     from hpo.persist.studies import load_existing_study
 
-    study = load_existing_study(args.storage, args.study_name)
+    study = load_existing_study(args.storage, args.study_name, default_study_name(args))
     text = to_yaml(best_configuration(study))
     if args.output == "-":
         sys.stdout.write(text)
-    else:
-        if not Path(args.output).parent.is_dir():
-            raise UsageError(f"cannot write {args.output}: its directory does not exist")
-        Path(args.output).write_text(text)
-        print(f"Wrote the best configuration to {args.output}.", file=sys.stderr)
+        return 0
+    with atomic_output(args.output) as tmp:
+        tmp.write_text(text)
+    print(
+        f"Wrote the best configuration of {study.study_name!r} to {args.output}.", file=sys.stderr
+    )
     return 0

@@ -19,6 +19,7 @@ from itertools import product
 
 from hpo.cli.common import EXIT_ABORTED, ArgumentParser, first_line
 from hpo.cli.flags import SHARED_FLAGS, add_flags
+from hpo.config.names import check_name
 from hpo.config.run import available_cores, parse_workers, run_config
 from hpo.errors import UsageError
 from hpo.persist.urls import redact
@@ -92,6 +93,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
+    check_name("--experiment", args.experiment)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     seeds = parse_seeds(args.seeds)
     workers = parse_workers(args.workers) or min(available_cores(), len(methods) * len(seeds))
@@ -105,7 +107,7 @@ def main(argv: list[str], prog: str) -> int:
         run_config(vars(args)), args.objective, parse_budget(args.budget, args.n_trials)
     )
     validate(bench, methods)
-    command = shlex.join([*shlex.split(prog), *argv])
+    command = redact(shlex.join([*shlex.split(prog), *argv]))  # stored on every study
     threads = max(1, available_cores() // workers) if workers > 1 else None
     jobs = [
         Job(args.experiment, m, s, bench, command, threads) for m, s in product(methods, seeds)
@@ -117,9 +119,16 @@ def main(argv: list[str], prog: str) -> int:
     )
     start = time.perf_counter()
     failed = run_jobs(jobs, workers, print)
-    print(
-        f"Done in {time.perf_counter() - start:.1f} s. Report: hpo report "
-        f"--storage {shlex.quote(redact(bench.config.storage))} "
-        f"--experiment {args.experiment} --out reports/{args.experiment}"
-    )
+    print(f"Done in {time.perf_counter() - start:.1f} s. Report: {report_command(args)}")
     return EXIT_ABORTED if failed else 0
+
+
+def report_command(args: argparse.Namespace) -> str:
+    """`hpo report` for this comparison, as pasted into this shell (no password in it)."""
+    from hpo.persist.commands import hpo_words
+    from hpo.persist.urls import default_storage
+
+    storage = (
+        [] if args.storage == default_storage() else ["--storage", redact(args.storage, None)]
+    )
+    return shlex.join(hpo_words("report", *storage, "--experiment", args.experiment))

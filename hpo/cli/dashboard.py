@@ -2,19 +2,27 @@
 
     hpo dashboard                                # studies/hpo.db on 127.0.0.1:8080
     hpo dashboard --storage sqlite:///studies/other.db --port 8081
+    hpo dashboard --study-name NAME              # prints that study's page too
     make dashboard ARGS="--port 8081"
 
 Bound to 127.0.0.1 only (the dashboard can edit and delete studies): reach it from another
 machine through an SSH tunnel (`ssh -L 8080:127.0.0.1:8080 host`). Trial curves, the best
 checkpoint and the confusion matrix appear under each trial's and the study's "Artifacts".
+It serves every study of the storage; the page it prints is that of the study the other read
+commands would read (--study-name, else the default study, else the only one), when there is one.
 """
 
 from __future__ import annotations
 
 import errno
 
-from hpo.cli.common import ArgumentParser, first_line
-from hpo.config.run import DEFAULT_STORAGE
+from hpo.cli.common import (
+    ArgumentParser,
+    add_storage_flag,
+    add_study_flags,
+    default_study_name,
+    first_line,
+)
 from hpo.errors import UsageError
 from hpo.persist.urls import check_existing_storage
 
@@ -23,7 +31,8 @@ DEFAULT_PORT = 8080
 
 def build_parser(prog: str) -> ArgumentParser:
     p = ArgumentParser(prog=prog, description=first_line(__doc__))
-    p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (default %(default)s)")
+    add_storage_flag(p)
+    add_study_flags(p)
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
     p.add_argument(
         "--artifact-dir",
@@ -41,7 +50,9 @@ def main(argv: list[str], prog: str) -> int:
 
     check_port_free(args.port)
     try:
-        serve(args.storage, args.port, args.artifact_dir)
+        serve(
+            args.storage, args.port, args.artifact_dir, args.study_name, default_study_name(args)
+        )
     except KeyboardInterrupt:
         pass
     except OSError as exc:  # lost the port to another process since check_port_free

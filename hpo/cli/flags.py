@@ -12,6 +12,7 @@ import argparse
 from typing import Any
 
 from hpo.config.run import RunConfig
+from hpo.persist.urls import STORAGE_HELP, default_storage
 
 d = RunConfig
 # fmt: off
@@ -42,7 +43,7 @@ FLAGS: dict[str, dict[str, Any]] = {
     "--cap": dict(default=None, metavar="LIMIT",
                   help="time_to_* metrics: seconds (120) or epochs (15ep); unreached trials "
                   "score it"),
-    "--storage": dict(default=d.storage, metavar="URL", help="default %(default)s"),
+    "--storage": dict(metavar="URL", help=STORAGE_HELP),  # default: $HPO_STORAGE (add_flags)
     "--study-name": dict(metavar="NAME", help="default: <dataset>-<model>-<sampler>"),
     "--seed": dict(type=int, default=d.seed, metavar="N",
                    help="seeds the sampler, the data split and the weights (default %(default)s)"),
@@ -102,4 +103,7 @@ STUDY_FLAGS = tuple(FLAGS)
 
 def add_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     for name in names:
-        parser.add_argument(name, **FLAGS[name])
+        options = FLAGS[name]
+        if name == "--storage":  # read when the parser is built, not when this module loads
+            options = {**options, "default": default_storage()}
+        parser.add_argument(name, **options)

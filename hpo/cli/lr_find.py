@@ -70,7 +70,7 @@ def config_from(args: Any) -> RunConfig:
 
 def main(argv: list[str], prog: str) -> int:
     from hpo.train.registries import DATASETS, MODELS
-    from hpo.train.routing import check_names, check_values
+    from hpo.train.routing import check_params
 
     args = build_parser(prog).parse_args(argv)
     config = config_from(args)
@@ -78,8 +78,7 @@ def main(argv: list[str], prog: str) -> int:
     DATASETS.check(config.dataset)
     space = config.load_space()
     params = {**space.fixed, **parse_assignments(args.set)}
-    check_names(params, config.model, config.dataset)
-    check_values({name: [value] for name, value in params.items()})
+    check_params(params, config.model, config.dataset)
     from hpo.search.logs import quiet_libraries
     from hpo.train.lr_find import range_test
 

@@ -1,25 +1,31 @@
 """Report a comparison run by `hpo compare`: Markdown, HTML, PNG figures and summary.json.
 
-    hpo report --storage sqlite:///studies/hpo.db --experiment cmp --out reports/cmp
+    hpo report --experiment cmp --out reports/cmp
+    hpo report --storage sqlite:///studies/other.db          # its only comparison
 
-Reads the storage only; never writes to it (`--retrain` trains the best configurations again,
-outside the storage).
+Reads the trials; the one thing it writes to the storage is the report itself: report.html is
+attached to every study of the comparison as an artifact, linked from the study's note, so the
+dashboard leads from any of those studies to it. (`--retrain` trains the best configurations
+again, outside the storage.)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hpo.cli.common import ArgumentParser, first_line
-from hpo.config.run import DEFAULT_STORAGE
+from hpo.cli.common import ArgumentParser, add_storage_flag, first_line
 from hpo.errors import UsageError
 
 
 def build_parser(prog: str) -> ArgumentParser:
     p = ArgumentParser(prog=prog, description=first_line(__doc__))
-    p.add_argument("--storage", default=DEFAULT_STORAGE, help="default %(default)s")
-    p.add_argument("--experiment", required=True, help="the --experiment given to hpo compare")
-    p.add_argument("--out", required=True, help="directory for report.md/html and PNGs")
+    add_storage_flag(p)
+    p.add_argument(
+        "--experiment",
+        default=None,
+        help="the --experiment given to hpo compare (default: the storage's only comparison)",
+    )
+    p.add_argument("--out", default=None, help="directory (default reports/<experiment>)")
     p.add_argument(
         "--target",
         type=float,
@@ -38,16 +44,19 @@ def build_parser(prog: str) -> ArgumentParser:
 
 def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
-    out = Path(args.out)
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a directory")
+    from hpo.analysis.publish import publish
+    from hpo.analysis.report import collect, draw, write
+    from hpo.analysis.results import choose_experiment, load_runs
+
+    experiment = choose_experiment(args.storage, args.experiment)
+    out = Path(args.out or f"reports/{experiment}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a directory")
-    from hpo.analysis.report import collect, draw, write
-    from hpo.analysis.results import load_runs
-
-    report = collect(args.storage, args.experiment, args.target, args.reference)
+    runs = load_runs(args.storage, experiment)
+    report = collect(runs, args.storage, experiment, args.target, args.reference)
     out.mkdir(parents=True, exist_ok=True)
-    if not args.no_plots or args.retrain:
-        runs = load_runs(args.storage, args.experiment)
     if not args.no_plots:
         draw(runs, report, out)
     if args.retrain:
@@ -55,7 +64,9 @@ def main(argv: list[str], prog: str) -> int:
 
         report.retrained = retrain_best(runs)
     write(report, out)
+    studies = publish(args.storage, experiment, out / "report.html")
     for line in report.headlines:
         print(line.replace("**", ""))
     print(f"Report: {out / 'report.md'} and {out / 'report.html'}")
+    print(f"Attached to the {studies} studies of {experiment!r} (their Artifacts and notes).")
     return 0

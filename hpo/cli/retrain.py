@@ -1,7 +1,8 @@
-"""Train one configuration (a `best` YAML file) from scratch and report its test accuracy.
+"""Train a study's best configuration again from scratch and report its test accuracy.
 
-    hpo best -o best.yaml
-    hpo retrain --params best.yaml [--max-epochs 30] [--save model.ckpt]
+    hpo retrain                                   # the default study's best trial
+    hpo retrain --storage URL --study-name NAME [--max-epochs 30] [--save model.ckpt]
+    hpo best -o best.yaml && hpo retrain --params best.yaml     # or from a `best` file
 
 Same data split, seed and epochs as the trial, so the validation figure reproduces the trial's
 value; the test split, never seen by the search, gives the accuracy to report.
@@ -12,16 +13,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hpo.cli.common import ArgumentParser, first_line
+from hpo.cli.common import (
+    ArgumentParser,
+    add_storage_flag,
+    add_study_flags,
+    default_study_name,
+    first_line,
+)
 from hpo.config.run import RunConfig
 from hpo.errors import UsageError
 
 
 def build_parser(prog: str) -> ArgumentParser:
     p = ArgumentParser(prog=prog, description=first_line(__doc__))
-    p.add_argument("--params", required=True, help="YAML from `hpo best`")
-    p.add_argument("--max-epochs", type=int, default=None, help="default: the file's")
-    p.add_argument("--seed", type=int, default=None, help="default: the file's")
+    p.add_argument("--params", default=None, help="YAML from `hpo best` (default: the study's)")
+    add_storage_flag(p)
+    add_study_flags(p)
+    p.add_argument("--max-epochs", type=int, default=None, help="default: the trial's")
+    p.add_argument("--seed", type=int, default=None, help="default: the study's")
     p.add_argument("--data-dir", default=RunConfig.data_dir, help="default %(default)s")
     p.add_argument("--save", default=None, help="write the trained weights (Lightning .ckpt)")
     p.add_argument("--verbose", action="store_true", help="Lightning's bars and summary")
@@ -34,6 +43,7 @@ def config_for(data: dict[str, Any], args: Any) -> RunConfig:
         dataset=data.get("dataset", d.dataset),
         model=data.get("model", d.model),
         metric=data.get("metric", d.metric),
+        cap=data.get("cap"),
         max_epochs=args.max_epochs or data.get("max_epochs") or d.max_epochs,
         seed=data.get("seed", d.seed) if args.seed is None else args.seed,
         data_dir=args.data_dir,
@@ -44,16 +54,25 @@ def config_for(data: dict[str, Any], args: Any) -> RunConfig:
     return config
 
 
+def best_of_study(args: Any) -> dict[str, Any]:
+    """The best configuration of the study chosen as every read command chooses it."""
+    from hpo.analysis.best import best_configuration
+    from hpo.persist.studies import load_existing_study
+
+    study = load_existing_study(args.storage, args.study_name, default_study_name(args))
+    return best_configuration(study)
+
+
 def main(argv: list[str], prog: str) -> int:
     from hpo.analysis.retrain import read_params_file
-    from hpo.train.routing import check_names
+    from hpo.train.routing import check_params
 
     args = build_parser(prog).parse_args(argv)
-    data = read_params_file(args.params)
-    config = config_for(data, args)
-    check_names(data["params"], config.model, config.dataset)
     if args.save and not Path(args.save).resolve().parent.is_dir():
         raise UsageError(f"cannot write --save {args.save}: its directory does not exist")
+    data = read_params_file(args.params) if args.params else best_of_study(args)
+    config = config_for(data, args)
+    check_params(data["params"], config.model, config.dataset)
     origin = f"trial #{data['trial']} of {data['study']!r}" if "trial" in data else args.params
     print(
         f"Retraining {origin}: {config.dataset}/{config.model}, {config.max_epochs} epochs, "

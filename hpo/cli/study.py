@@ -22,7 +22,7 @@ from hpo.cli.common import ArgumentParser, first_line
 from hpo.cli.flags import STUDY_FLAGS, add_flags
 from hpo.config.presets import Preset, describe_presets, load_preset
 from hpo.config.run import run_config
-from hpo.persist.urls import redact_arg
+from hpo.persist.urls import redact
 
 #: `hpo study NAME …` hands the rest of the line to the command NAME (as `python -m hpo.study`
 #: always has).
@@ -71,8 +71,7 @@ def main(argv: list[str], prog: str) -> int:
         config, note = with_fallback(config, preset)
         if note:
             print(f"{prog}: note: {note}", file=sys.stderr)
-    shown = [redact_arg(a) for a in argv]  # stored on the study, printed
-    command = shlex.join([*shlex.split(prog), *shown])
+    command = redact(shlex.join([*shlex.split(prog), *argv]))  # stored on the study, printed
     from hpo.search.run import run
 
     return run(config, command)

@@ -22,6 +22,10 @@ def NEVER_DONE(curve: Curve) -> bool:  # noqa: N802 (a constant: "this metric ne
     return False
 
 
+def NO_PRUNED_VALUE(curve: Curve) -> None:  # noqa: N802 (a constant: Optuna's value is right)
+    return None
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -32,6 +36,9 @@ class Metric:
     attrs: Callable[[Curve], dict[str, Any]] = field(default=lambda curve: {})
     #: True once training can stop because the value can no longer change
     done: Callable[[Curve], bool] = NEVER_DONE
+    #: (value, why) of a trial stopped early, when its last reported `monitor` value is not in
+    #: the metric's unit (hpo.search.callbacks.pruned_value); None: Optuna's default is right
+    pruned: Callable[[Curve], tuple[float, str] | None] = NO_PRUNED_VALUE
 
 
 METRICS = Registry(
@@ -145,8 +152,17 @@ def _time_to(key: str, name: str, arg: str | None, cap_text: str | None) -> Metr
         spent = float(last.get("elapsed_s", 0.0)) if cap.unit == "seconds" else len(curve)
         return spent >= cap.amount
 
+    def pruned(curve: Curve) -> tuple[float, str]:
+        reached = time_to_target(key, target, cap, curve)
+        if reached is None:
+            return (
+                cap.amount,
+                f"the cap ({cap.amount:g} {cap.unit}): stopped before {key}>={target:g}",
+            )
+        return reached, f"{reached:g} {cap.unit} to {key}>={target:g}, then stopped"
+
     # Pruning watches val_loss: like the value it is minimised, and it exists every epoch.
-    return Metric(f"{name}:{target:g}", "minimize", "val_loss", value, attrs, done)
+    return Metric(f"{name}:{target:g}", "minimize", "val_loss", value, attrs, done, pruned)
 
 
 def time_to_acc(arg: str | None, cap: str | None = None) -> Metric:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo.config.amounts import parse_amount
+from hpo.config.names import check_name
 from hpo.config.space import SearchSpace, load_space
 from hpo.errors import UsageError, unknown_choice
 
@@ -98,7 +99,9 @@ IDENTITY = (
 
 
 def check_run_values(config: RunConfig) -> None:
-    """Budget and epoch values: positive numbers, named in the error."""
+    """Budget and epoch values: positive numbers, named in the error; a study name that can be
+    a folder."""
+    check_name("--study-name", config.study_name)
     if config.n_trials < 1:
         raise UsageError(f"--n-trials must be at least 1, got {config.n_trials}")
     if config.max_epochs < 1:

@@ -1,26 +1,32 @@
 """Per-trial Lightning checkpoints: where they go, resuming a retried trial, clean-up.
 
-studies/<study>/trial_<n>/last.ckpt    (path recorded in the trial's user attr `checkpoint`)
+studies/<folder>/trial_<n>/last.ckpt   (path recorded in the trial's user attr `checkpoint`)
+
+`<folder>` is the study's folder (hpo.config.names.study_folder): one path component, so no
+study name leads outside the checkpoint root, and clean-up deletes only `*.ckpt` files inside it.
 
 A trial re-queued after its worker died or was interrupted is a copy carrying the predecessor's
 user attrs, so its `checkpoint` attr points at the predecessor's last checkpoint until the retry
 saves its own; `resume_point` reads it (weights only), and the retry continues training from the
-epoch after it. Finished trials' checkpoints are removed, except the best trial's
-(configurable); other files in the directory (--loggers writes its logs there) are kept.
+epoch after it. A trial that ends decides, while it still runs, whether its checkpoint is kept
+(--keep-checkpoints; hpo.search.callbacks.checkpoint_sweep): if not, the file goes and its
+`checkpoint` attr is cleared, so a finished trial's attr never names a deleted file. The janitor
+then removes what no finished trial keeps and no queued or running retry needs. Other files in
+the directory (--loggers writes its logs there) are kept.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
+from hpo.config.names import study_folder
 from hpo.config.run import RunConfig
 from hpo.persist.internals import base_storage, study_id, trial_id
 from hpo.persist.urls import default_checkpoint_root
@@ -35,8 +41,13 @@ def checkpoint_root(config: RunConfig) -> Path:
     return default_checkpoint_root(config.storage)
 
 
+def study_dir(root: Path, study_name: str) -> Path:
+    """The study's folder under the checkpoint root, whatever its name."""
+    return Path(root).resolve() / study_folder(study_name)
+
+
 def trial_dir(root: Path, study_name: str, number: int) -> Path:
-    return Path(root).resolve() / re.sub(r"[^\w.-]", "_", study_name) / f"trial_{number}"
+    return study_dir(root, study_name) / f"trial_{number}"
 
 
 def frozen_trial(trial: optuna.Trial) -> FrozenTrial:
@@ -93,8 +104,10 @@ def _trial_by_number(study: optuna.Study, number: int) -> FrozenTrial | None:
 
 
 class CheckpointJanitor:
-    """Optuna callback: after each trial, delete the checkpoint directories of finished trials,
-    keeping those a queued or running retry needs and (keep="best") the best trial's."""
+    """Optuna callback: delete the checkpoints of finished trials in the study's folder, except
+    those a queued or running retry needs and those a finished trial kept (its `checkpoint`
+    attr names them: the trial was the best when it ended, or --keep-checkpoints all). A failed
+    trial that was re-queued hands its checkpoint on to its retry and keeps no claim on it."""
 
     def __init__(self, root: Path, keep: str = "best") -> None:
         self.root, self.keep = Path(root), keep
@@ -102,41 +115,36 @@ class CheckpointJanitor:
     def __call__(self, study: optuna.Study, _trial: FrozenTrial | None = None) -> None:
         if self.keep == "all":
             return
-        study_dir = trial_dir(self.root, study.study_name, 0).parent
-        if not study_dir.is_dir():
+        folder = study_dir(self.root, study.study_name)
+        if not folder.is_dir() or folder.is_symlink():
             return
         trials = {t.number: t for t in study.get_trials(deepcopy=False)}
-        needed = {_ckpt_dir(t) for t in trials.values() if not t.state.is_finished()}
-        if self.keep == "best":
-            needed.add(_ckpt_dir(_best(study)))
-        for directory in study_dir.glob("trial_*"):
+        needed = {_ckpt_dir(t) for t in trials.values() if t.state != TrialState.FAIL}
+        for directory in folder.glob("trial_*"):
             trial = trials.get(_number(directory.name))
             if trial is None or not trial.state.is_finished() or directory.resolve() in needed:
                 continue
-            remove_checkpoints(directory)
+            remove_checkpoints(directory, folder)
 
 
-def remove_checkpoints(directory: Path) -> None:
-    """Delete the checkpoint files, and the directory if nothing else (e.g. the per-trial
-    logs of --loggers, which share it) is left in it."""
+def remove_checkpoints(directory: Path, folder: Path) -> None:
+    """Delete the checkpoint files of one trial directory (a real directory directly inside the
+    study's `folder`, never a link out of it), and the directory if nothing else (e.g. the
+    per-trial logs of --loggers, which share it) is left in it."""
+    if directory.is_symlink() or directory.resolve().parent != folder.resolve():
+        return
     for path in directory.glob("*.ckpt"):
-        path.unlink(missing_ok=True)
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         directory.rmdir()
 
 
-def _ckpt_dir(trial: FrozenTrial | None) -> Any:
-    path = trial.user_attrs.get(CHECKPOINT_ATTR) if trial is not None else None
+def _ckpt_dir(trial: FrozenTrial) -> Any:
+    path = trial.user_attrs.get(CHECKPOINT_ATTR)
     return Path(path).resolve().parent if path else None
 
 
 def _number(name: str) -> int:
     suffix = name.removeprefix("trial_")
     return int(suffix) if suffix.isdigit() else -1
-
-
-def _best(study: optuna.Study) -> FrozenTrial | None:
-    try:
-        return study.best_trial
-    except ValueError:
-        return None

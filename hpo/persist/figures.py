@@ -1,10 +1,12 @@
-"""Small PNG figures for the dashboard: a trial's learning curve, a confusion matrix.
+"""PNG figures for the dashboard: a trial's learning curve, a confusion matrix.
 
-    curve_png(rows, "curve.png", title="trial 3")     # rows: EpochCurve.rows
-    confusion_png(matrix, "confusion.png", title="best trial 3, validation split")
+    curve_png(rows, "curve.png", title="trial 3: lr=0.01 optimizer=adam")   # EpochCurve.rows
+    confusion_png(matrix, "confusion.png", "trial 3, validation split", ["0", "1", …])
 
-matplotlib's object API on the Agg canvas (no pyplot, no display, no global figure state); the
-figures are small, low-dpi and laid out by hand: a curve costs ~0.1 s (benchmarks/README.md).
+Sized to be read on the dashboard's trial page (a curve 1100 px wide, a confusion matrix at
+least 700 px with the class names on its axes). matplotlib's object API on the Agg canvas (no
+pyplot, no display, no global figure state), laid out by hand (no layout engine: half the
+drawing time).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-DPI = 80
+DPI = 100
 
 
 def _figure(width: float, height: float):
@@ -38,17 +40,18 @@ def _series(rows: Sequence[dict[str, float | None]], key: str) -> tuple[list[int
 
 
 def curve_png(rows: Sequence[dict[str, float | None]], path: Path | str, title: str) -> Path:
-    """Loss (train and val) and validation accuracy per epoch, side by side."""
-    fig = _figure(6.0, 2.6)
+    """Loss (train and val) and accuracy (train and val) per epoch, side by side, 1100×440 px;
+    `title` (e.g. the trial's parameters) wraps onto a second line when long."""
+    fig = _figure(11.0, 4.4)
     loss_ax, acc_ax = fig.subplots(1, 2)
     for key, style in (("train_loss", "-o"), ("val_loss", "-s")):
         epochs, values = _series(rows, key)
         if values:
-            loss_ax.plot(epochs, values, style, markersize=3, label=key)
+            loss_ax.plot(epochs, values, style, markersize=4, label=key)
     for key, style in (("train_acc", "-o"), ("val_acc", "-s")):
         epochs, values = _series(rows, key)
         if values:
-            acc_ax.plot(epochs, values, style, markersize=3, label=key)
+            acc_ax.plot(epochs, values, style, markersize=4, label=key)
     from matplotlib.ticker import MaxNLocator
 
     for ax, label in ((loss_ax, "cross-entropy"), (acc_ax, "accuracy")):
@@ -57,31 +60,50 @@ def curve_png(rows: Sequence[dict[str, float | None]], path: Path | str, title: 
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         if ax.lines:
-            ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.88, wspace=0.3)
+            ax.legend(fontsize=9)
+    fig.suptitle(_wrap(title, 130), fontsize=11)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.84, wspace=0.18)
     fig.savefig(path, format="png")
     return Path(path)
 
 
-def confusion_png(matrix: np.ndarray, path: Path | str, title: str) -> Path:
-    """A counts heat map, true class down, predicted class across."""
+def confusion_png(
+    matrix: np.ndarray, path: Path | str, title: str, labels: Sequence[str] | None = None
+) -> Path:
+    """A counts heat map, true class down, predicted class across, each axis labelled with the
+    class names (up to 40 classes; counts written in the cells up to 20)."""
     n = matrix.shape[0]
-    fig = _figure(3.6 + 0.1 * n, 3.2 + 0.1 * n)
+    labels = list(labels) if labels is not None and len(labels) == n else list(map(str, range(n)))
+    side = max(7.0, 2.5 + 0.3 * n)
+    fig = _figure(side + 1.5, side)
     ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="validation images")
+    if n <= 40:
+        size = 10 if n <= 20 else 7
+        ax.set_xticks(
+            range(n),
+            labels,
+            rotation=45 if max(map(len, labels)) > 2 else 0,
+            ha="right" if max(map(len, labels)) > 2 else "center",
+            fontsize=size,
+        )
+        ax.set_yticks(range(n), labels, fontsize=size)
     if n <= 20:
-        ax.set_xticks(range(n))
-        ax.set_yticks(range(n))
         threshold = matrix.max() / 2 if matrix.size else 0
         for i in range(n):
             for j in range(n):
                 color = "white" if matrix[i, j] > threshold else "black"
-                ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=6, color=color)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.set_title(title, fontsize=8)
-    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.92)
+                ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=9, color=color)
+    ax.set_xlabel("predicted class", fontsize=11)
+    ax.set_ylabel("true class", fontsize=11)
+    ax.set_title(_wrap(title, 70), fontsize=11)
+    fig.subplots_adjust(left=0.16, right=0.98, bottom=0.16, top=0.92)
     fig.savefig(path, format="png")
     return Path(path)
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text

@@ -5,35 +5,56 @@ postgresql://user@host/db           (several workers, several nodes)
 mysql+pymysql://user@host/db        (where a driver is installed)
 journal:///shared/path/study.log    (JournalStorage on a file: no server, NFS-friendly)
 redis://host:6379/0?prefix=name     (JournalStorage on Redis; `prefix` namespaces its keys)
+
+`$HPO_STORAGE`, when set, is the default of every --storage flag: a URL with a password is then
+never on a command line (`ps` shows those). Better still, keep the password out of the URL:
+PostgreSQL reads it from ~/.pgpass. Every URL or command line that is printed or stored goes
+through `redact` first.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from hpo.config.run import DEFAULT_STORAGE
 from hpo.errors import UsageError
 
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
 SCHEMES = (*RDB_SCHEMES, "journal", "redis", "rediss")
+STORAGE_ENV = "HPO_STORAGE"
+
+#: `scheme://user:PASSWORD@` anywhere in a text (a URL or a whole command line).
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s/?#@:'\"]*):([^\s/?#@'\"]*)@", re.IGNORECASE)
+#: `password=SECRET` in a URL's query (libpq and SQLAlchemy accept it there).
+_QUERY = re.compile(r"([?&;])password=[^\s&;#'\"]*([&;]?)", re.IGNORECASE)
 
 
-def redact(url: str) -> str:
-    """The URL with any password replaced by ***, safe to print, log or store."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+def redact(text: str, mask: str | None = "***") -> str:
+    """A URL or command line with every password in it replaced by `mask`, safe to print, log
+    or store: the userinfo's (`user:***@host`) and a query's `password=***`. `mask=None` drops
+    the password instead (`user@host`), for commands meant to be pasted: the password then
+    comes from ~/.pgpass or $HPO_STORAGE."""
+    if mask is None:
+        text = _USERINFO.sub(
+            lambda m: m.group(1) + ("@" if not m.group(1).endswith("/") else ""), text
+        )
+        return _QUERY.sub(lambda m: m.group(1) if m.group(2) else "", text)
+    text = _USERINFO.sub(rf"\1:{mask}@", text)
+    return _QUERY.sub(rf"\1password={mask}\2", text)
 
 
-def redact_arg(arg: str) -> str:
-    """A command-line word with any URL password replaced by ***."""
-    if arg.startswith("--") and "=" in arg:
-        flag, value = arg.split("=", 1)
-        return f"{flag}={redact(value)}"
-    return redact(arg) if "://" in arg else arg
+def default_storage() -> str:
+    """What --storage means when it is not given: $HPO_STORAGE, else the SQLite default."""
+    return os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+
+
+STORAGE_HELP = (
+    f"storage URL (default: ${STORAGE_ENV} if set, else {DEFAULT_STORAGE}; a password is best "
+    "kept in ~/.pgpass or $HPO_STORAGE, off the command line)"
+)
 
 
 def scheme_of(url: str) -> str:
@@ -47,6 +68,17 @@ def file_path(url: str) -> Path | None:
         return None
     path = url.split(":///", 1)[1].split("?", 1)[0]
     return Path(path) if path and path != ":memory:" else None
+
+
+def absolute_url(url: str) -> str:
+    """A sqlite:/// or journal:/// URL with its file as an absolute path (the same file from any
+    working directory); other URLs unchanged."""
+    path = file_path(url)
+    if path is None or path.is_absolute():
+        return url
+    head, rest = url.split(":///", 1)
+    query = rest[len(str(rest.split("?", 1)[0])) :]
+    return f"{head}:///{path.absolute()}{query}"
 
 
 def redis_prefix(url: str) -> str:

@@ -20,12 +20,14 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from optuna_integration import PyTorchLightningPruningCallback
 
 from hpo.config.amounts import parse_amount
-from hpo.config.metrics import NEVER_DONE, Metric, create_metric
+from hpo.config.metrics import NEVER_DONE, NO_PRUNED_VALUE, Metric, create_metric
 from hpo.config.run import RunConfig
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.artifacts import artifact_store
 from hpo.persist.checkpoints import CheckpointJanitor, checkpoint_root, resume_point, trial_dir
+from hpo.search.callbacks.checkpoint_sweep import CheckpointSweep
+from hpo.search.callbacks.pruned_value import PrunedValue
 from hpo.search.callbacks.trial_artifacts import TrialArtifacts
 from hpo.search.callbacks.trial_checkpoint import TrialCheckpoint
 from hpo.train import signals
@@ -89,15 +91,19 @@ def run_trial(
     # hpo.compare); the caller sweeps once more when its run ends.
     CheckpointJanitor(root, config.keep_checkpoints)(trial.study)
     every = parse_amount(config.checkpoint_every, "--checkpoint-every", allow_zero=True)
+    directory = trial_dir(root, trial.study.study_name, trial.number)
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
         PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
         DivergenceStop(built.datamodule.num_classes),
-        TrialCheckpoint(trial, trial_dir(root, trial.study.study_name, trial.number), every),
+        TrialCheckpoint(trial, directory, every),
         StopOnSignal(),  # after TrialCheckpoint, which saves first
+        CheckpointSweep(trial, curve, metric, directory, config.keep_checkpoints),
     ]
-    if metric.done is not NEVER_DONE:
+    if metric.done is not NEVER_DONE:  # (each callback costs Lightning a call per hook)
         callbacks.append(StopAtTarget(metric, curve))
+    if metric.pruned is not NO_PRUNED_VALUE:
+        callbacks.append(PrunedValue(trial, curve, metric))
     if config.artifacts:
         callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
     trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))

@@ -104,8 +104,9 @@ def _train(
     print(summary(study, config.metric))
     print(f"Inspect it:  {dashboard_command(config.storage)}")
     if config.artifacts:
-        storage = shlex.quote(redact(config.storage))
-        print(f"  with its artifacts:  python -m hpo.dashboard --storage {storage}")
+        from hpo.persist.commands import hpo_dashboard_hint
+
+        print(f"  with its artifacts:  {hpo_dashboard_hint(config.storage)}")
     return 0
 
 
@@ -189,9 +190,10 @@ def header(config: RunConfig, space: SearchSpace, workers: int | None = None) ->
 
 
 def dashboard_command(storage_url: str) -> str:
-    if scheme_of(storage_url) == "journal":
-        return f"optuna-dashboard {file_path(storage_url)}"
-    return f"optuna-dashboard {shlex.quote(redact(storage_url))}"
+    """optuna-dashboard on the storage, as pasted into this shell (hpo.persist.commands)."""
+    from hpo.persist.commands import dashboard_words
+
+    return shlex.join(dashboard_words(storage_url))
 
 
 def say_waiting(n_running: int, grace_period: int) -> None:

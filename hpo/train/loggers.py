@@ -2,6 +2,8 @@
 
 hpo study --loggers csv,tensorboard     # → studies/<study>/trial_<n>/seed_<s>/
 tensorboard --logdir studies/<study>
+
+`<study>` is the study's folder (hpo.config.names.study_folder): always inside studies/.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpo.config.names import study_folder
 from hpo.config.run import RunConfig, logger_kinds
 
 if TYPE_CHECKING:
@@ -22,7 +25,7 @@ def trial_loggers(config: RunConfig, trial_number: int, params: dict[str, Any]) 
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     loggers: list[Logger] = []
-    save_dir = LOG_ROOT / config.name
+    save_dir = LOG_ROOT / study_folder(config.name)
     name, version = f"trial_{trial_number}", f"seed_{config.seed}"
     for kind in logger_kinds(config.loggers):
         if kind == "csv":

@@ -104,10 +104,13 @@ def unbiased(losses: Sequence[float], beta: float = 0.98) -> list[float]:
 def suggest(
     lrs: Sequence[float], losses: Sequence[float], skip_begin: int = 10, skip_end: int = 1
 ) -> float | None:
-    """The LR where the smoothed loss falls fastest per decade, before its minimum.
+    """The LR where the smoothed loss falls fastest per decade, strictly before its minimum.
 
-    Lightning's `suggestion()` takes the gradient per unit of LR, which on an exponential sweep
-    favours noise at the tiniest LRs; per decade is what the plot shows (fastai's "steep")."""
+    Among the points after `skip_begin` and before the lowest loss (the minimum itself never:
+    past it the loss turns up, and a one-sided slope there would point at the minimum), the one
+    whose central slope d(loss)/d(log10 lr) is the most negative. Lightning's `suggestion()`
+    takes the gradient per unit of LR, which on an exponential sweep favours noise at the
+    tiniest LRs; per decade is what the plot shows (fastai's "steep")."""
     lr, loss = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
     end = len(loss) - skip_end
     if end - skip_begin < 3 or not np.isfinite(loss[skip_begin:end]).any():
@@ -116,9 +119,10 @@ def suggest(
     lowest = skip_begin + int(np.argmin(window[skip_begin:]))
     if lowest - skip_begin < 2:
         return None  # the loss only rises: no descent to point at
-    slope = np.gradient(loss[: lowest + 1], np.log10(lr[: lowest + 1]))
-    best = skip_begin + int(np.nanargmin(slope[skip_begin:]))
-    return float(lr[best])
+    before = np.arange(max(skip_begin, 1), lowest)  # points with a neighbour on each side
+    log_lr = np.log10(lr)
+    slope = (loss[before + 1] - loss[before - 1]) / (log_lr[before + 1] - log_lr[before - 1])
+    return float(lr[before[int(np.nanargmin(slope))]])
 
 
 def save_plot(

@@ -5,14 +5,18 @@ the objective itself (`repeats`: train each configuration k times, see hpo.searc
     routed = route(params, "mnist_cnn", "digits")
 
 A name none of them accepts is a UsageError listing the names that are accepted; a value that
-names a component (optimizer, lr_schedule, loss, …) must be one that exists. The accepted
-names come from the factories' signatures, read from source (hpo.registry): no torch import.
+names a component (optimizer, lr_schedule, loss, …) must be one that exists ("did you mean …?"),
+and a number must be one its factory accepts (no negative rotation, no batch of 0), so that a
+bad space is one line before anything runs, not a failed trial after torch has loaded. The
+accepted names come from the factories' signatures, read from source (hpo.registry).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hpo.errors import UsageError, did_you_mean, unknown_choice
@@ -34,7 +38,43 @@ NAMED_CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": tuple(OPTIMIZERS.names()),
     "lr_schedule": tuple(SCHEDULERS.names()),
     "loss": tuple(LOSSES.names()),
-    "finetune_layers": ("last_block", "all"),
+    "finetune_layers": ("last_block", "all"),  # hpo.train.models.resnet.FINETUNE_LAYERS
+}
+#: `pretrained:` is one of these names or the path of a weights file.
+PRETRAINED_NAMES = ("imagenet", "none")
+#: Yes/no hyperparameters (augmentation, data and model switches).
+BOOLEANS = frozenset({"flip", "grayscale", "batch_norm"})
+
+
+def _number(test: Callable[[float], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and test(float(v))
+
+
+def _whole(low: int, high: float = math.inf) -> Callable[[Any], bool]:
+    """A whole number (an int axis's ends are read as floats: 16.0 counts) in [low, high]."""
+    return _number(lambda v: v.is_integer() and low <= v <= high)
+
+
+#: Numbers a factory refuses at run time, checked up front: name → (accepts, what it needs).
+NUMBERS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "lr": (_number(lambda v: v > 0), "a positive number"),
+    "weight_decay": (_number(lambda v: v >= 0), "0 or more"),
+    "momentum": (_number(lambda v: v >= 0), "0 or more"),
+    "dropout": (_number(lambda v: 0 <= v <= 1), "between 0 and 1"),
+    "rotation": (_number(lambda v: v >= 0), "0 or more degrees"),
+    "scale": (_number(lambda v: 0 <= v < 1), "at least 0 and below 1 (a relative zoom)"),
+    "noise": (_number(lambda v: v >= 0), "0 or more (a standard deviation)"),
+    "val_fraction": (_number(lambda v: 0 < v < 1), "between 0 and 1"),
+    "test_fraction": (_number(lambda v: 0 < v < 1), "between 0 and 1"),
+    "finetune_epochs": (_whole(0, 5), "a whole number from 0 to 5"),
+    "repeats": (_whole(1), "a whole number, at least 1"),
+    **{
+        name: (_whole(1), "a whole number, at least 1")
+        for name in (
+            *("batch_size", "width", "base_filters", "kernel_size", "hidden", "head_dim"),
+            *("lr_step_epochs", "resize"),
+        )
+    },
 }
 
 
@@ -83,14 +123,49 @@ def check_names(names: Iterable[str], model: str, dataset: str) -> None:
 
 
 def check_values(values: Mapping[str, Iterable[Any]]) -> None:
-    """Every value a space may give a component-naming hyperparameter names one that exists."""
+    """Every value a space may give a hyperparameter is one its factory accepts: an existing
+    component's name, a yes/no, a number in range (for a numeric axis: its ends and grid)."""
     for name, choices in values.items():
-        allowed = NAMED_CHOICES.get(name)
-        if allowed is None:
-            continue
         for value in choices:
-            if value not in allowed:
-                raise unknown_choice(f"{name} choice", value, allowed)
+            check_value(name, value)
+
+
+def check_value(name: str, value: Any) -> None:
+    allowed = NAMED_CHOICES.get(name)
+    if allowed is not None and value not in allowed:
+        raise unknown_choice(f"{name} choice", value, allowed)
+    if name == "pretrained":
+        _check_pretrained(value)
+    if name in BOOLEANS and not isinstance(value, bool):
+        raise UsageError(f"{name} takes true or false, got {value!r}")
+    rule = NUMBERS.get(name)
+    if rule is not None and not rule[0](value):
+        raise UsageError(f"{name} must be {rule[1]}, got {value!r}")
+
+
+def _check_pretrained(value: Any) -> None:
+    """'imagenet', 'none', or a weights file that exists (a near miss of a name is a typo)."""
+    text = str(value)
+    if text in PRETRAINED_NAMES or (value is None):
+        return
+    path = Path(text).expanduser()
+    looks_like_path = "/" in text or path.suffix in (".pth", ".pt")
+    if not looks_like_path:
+        raise UsageError(
+            f"pretrained must be {' or '.join(PRETRAINED_NAMES)} or a weights file, got "
+            f"{text!r}{did_you_mean(text, PRETRAINED_NAMES)}"
+        )
+    if not path.is_file():
+        raise UsageError(
+            f"pretrained weights file {path} does not exist; give a state_dict saved with "
+            "torch.save, `pretrained: imagenet` or `pretrained: none`"
+        )
+
+
+def check_params(params: Mapping[str, Any], model: str, dataset: str) -> None:
+    """One configuration (e.g. a `best` YAML file): names and values."""
+    check_names(params, model, dataset)
+    check_values({name: [value] for name, value in params.items()})
 
 
 def route(params: Mapping[str, Any], model: str, dataset: str) -> Routed:

@@ -105,13 +105,24 @@ def test_page_in_headless_chromium_shows_the_study(dashboard, small_study, tmp_p
         )
         try:
             page = browser.new_page()
+            page.set_viewport_size({"width": 1600, "height": 1000})
             page.goto(f"{dashboard}/dashboard/")
             page.get_by_text(small_study.name).first.wait_for(timeout=60_000)
             study_id = get_json(f"{dashboard}/api/studies")["study_summaries"][0]["study_id"]
+            page.goto(f"{dashboard}/dashboard/studies/{study_id}")
+            page.get_by_text("Best Trial").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)  # the plots draw after the data arrives
+            study_body = page.inner_text("body")
+            page.screenshot(path=str(SCREENSHOT_DIR / "dashboard-study.png"), full_page=True)
             page.goto(f"{dashboard}/dashboard/studies/{study_id}/trials")
             page.get_by_text(f"{small_study.n_trials} Trials").first.wait_for(timeout=60_000)
             page.get_by_text("curve-trial-0.png").first.wait_for(timeout=60_000)
             body = page.inner_text("body")
+            curve = page.locator("img[src*='/artifacts/']").first
+            curve.wait_for(timeout=60_000)
+            width = page.wait_for_function(
+                "img => img.complete && img.naturalWidth", arg=curve.element_handle()
+            ).json_value()
             shot = SCREENSHOT_DIR / "dashboard-trials.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:
@@ -119,8 +130,11 @@ def test_page_in_headless_chromium_shows_the_study(dashboard, small_study, tmp_p
     assert small_study.name in body
     assert f"{small_study.n_trials} Trials" in body
     assert "optimizer" in body and "lr" in body
+    for text in (study_body, body):  # the metric's name, never Optuna's placeholder
+        assert "val_acc" in text and "Objective 0" not in text
+    assert width >= 1000  # the trial's learning curve, drawn to be read
     assert shot.stat().st_size > 10_000
-    print(f"screenshot: {shot}")
+    print(f"screenshots: {SCREENSHOT_DIR}")
 
 
 def test_cli_refuses_a_missing_storage_and_a_busy_port(small_study, tmp_path, capsys):

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import shlex
 import statistics
+import subprocess
 from pathlib import Path
 
 import optuna
 import pytest
+from optuna.artifacts import get_all_artifact_meta
+from optuna_dashboard import get_note
 
 from hpo.analysis.results import mann_whitney
 from hpo.compare import main as compare
 from hpo.config.run import PROJECT_ROOT
+from hpo.persist.artifacts import artifact_store
 from hpo.persist.storages import open_storage
-from hpo.testing.helpers import file_digest, run_cli
+from hpo.testing.helpers import cli_env, run_cli
 
 TABLE = f"table:{PROJECT_ROOT / 'hpo/tables/digits_mnist_cnn.json.gz'}"
 REPLAY_SPACE = str(PROJECT_ROOT / "conf/spaces/replay.yaml")
@@ -41,13 +46,11 @@ def test_mann_whitney_on_a_known_case() -> None:
 
 
 def test_the_table_equals_numbers_recomputed_from_storage(tmp_path: Path, experiment: str) -> None:
-    before = file_digest(Path(experiment.removeprefix("journal:///")))
     result = run_cli(
         "hpo.report", "--storage", experiment, "--experiment", "rep", "--out", str(tmp_path),
         "--target", "0.95", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert file_digest(Path(experiment.removeprefix("journal:///"))) == before  # read only
     summary = json.loads((tmp_path / "summary.json").read_text())
     storage = open_storage(experiment)
     rows = {r["method"]: r for r in summary["rows"]}
@@ -99,4 +102,46 @@ def test_an_unknown_experiment_names_the_fix(tmp_path: Path, experiment: str) ->
     result = run_cli(
         "hpo.report", "--storage", experiment, "--experiment", "nope", "--out", "r", cwd=tmp_path
     )
-    assert result.returncode == 2 and "hpo.compare --experiment" in result.stderr
+    assert result.returncode == 2 and "hpo compare --experiment" in result.stderr
+
+
+def _trials(url: str) -> dict[str, list[tuple]]:
+    storage = open_storage(url)
+    return {
+        name: [
+            (t.state, t.params, t.values, t.user_attrs, t.intermediate_values)
+            for t in optuna.load_study(study_name=name, storage=storage).trials
+        ]
+        for name in optuna.get_all_study_names(storage)
+    }
+
+
+def test_report_attaches_itself_to_every_study_and_changes_no_trial(
+    tmp_path: Path, experiment: str
+) -> None:
+    before = _trials(experiment)
+    out = tmp_path / "r"
+    # No --experiment: the storage holds one comparison, so that is the one reported.
+    result = run_cli("hpo.report", "--storage", experiment, "--out", str(out), "--no-plots",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Attached to the 12 studies of 'rep'" in result.stdout
+    assert _trials(experiment) == before  # the report is the one thing written
+    storage = open_storage(experiment)
+    html = (out / "report.html").read_bytes()
+    for name in before:
+        study = optuna.load_study(study_name=name, storage=storage)
+        assert study.user_attrs["experiment"] == "rep"
+        assert study.metric_names == ["val_acc"]
+        link = study.user_attrs["report"]  # /artifacts/<study id>/<artifact id>
+        assert f"**Report**: [report.html]({link})" in get_note(study)
+        reports = [m for m in get_all_artifact_meta(study) if m.filename == "report.html"]
+        assert link.endswith(reports[-1].artifact_id)
+        with artifact_store(experiment).open_reader(reports[-1].artifact_id) as f:
+            assert f.read() == html
+    # The note's "run the comparison again" command works as pasted, from anywhere.
+    rerun = get_note(study).split("**Run the comparison again**", 1)[1].split("`")[1]
+    again = subprocess.run(shlex.split(rerun), cwd=out, env=cli_env(), capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("already done") == len(before)

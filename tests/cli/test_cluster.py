@@ -36,6 +36,33 @@ def test_workers_flag_runs_processes_that_share_the_budget(
     assert len(workers) == 2
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes below `pid`, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def command_lines(pids: list[int]) -> list[str]:
+    lines = []
+    for pid in pids:
+        try:
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return lines
+
+
 def slurm_env(tmp_path: Path, storage: str, hpo_args: str) -> dict[str, str]:
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir(exist_ok=True)
@@ -69,6 +96,11 @@ def test_slurm_script_forwards_sigterm_requeues_and_resumes(
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     wait_for_epochs(open_storage(url), proc, 1, name="slurm")
+    # The storage URL (and any password in it) reaches the worker through the environment,
+    # never its command line, which every user of the node can read (`ps`).
+    worker_lines = command_lines(descendants(proc.pid))
+    assert any("hpo.study" in line for line in worker_lines)
+    assert not any("study.log" in line for line in worker_lines), worker_lines
     proc.send_signal(signal.SIGTERM)  # SLURM signals only the batch shell (B:TERM)
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 143, out

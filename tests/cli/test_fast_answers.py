@@ -75,11 +75,44 @@ def test_bad_names_and_listings_never_load_torch(tmp_path, args, code, said) -> 
         ({"loss": {"type": "categorical", "choices": ["crossentropy"]}}, "'cross_entropy'?"),
         ({"lr_schedule": {"type": "categorical", "choices": ["cosin"]}}, "'cosine'?"),
         ({"weight_decy": {"type": "float", "low": 0.1, "high": 1.0}}, "'weight_decay'?"),
+        ({"finetune_layers": {"type": "categorical", "choices": ["last_blok"]}}, "'last_block'?"),
+        ({"rotation": {"type": "float", "low": -10, "high": 10}}, "rotation must be 0 or more"),
+        ({"scale": {"type": "float", "low": 0.0, "high": 1.5}}, "scale must be at least 0"),
+        ({"batch_size": {"type": "int", "low": 0, "high": 64}}, "batch_size must be a whole"),
+        ({"dropout": {"type": "categorical", "choices": [0.1, 2]}}, "dropout must be between"),
+        ({"flip": {"type": "categorical", "choices": [True, "sometimes"]}}, "flip takes true"),
+        ({"lr": {"type": "float", "low": 0.0, "high": 1.0}}, "lr must be a positive"),
     ],
 )
 def test_a_bad_choice_in_a_space_file_never_loads_torch(tmp_path, param, message) -> None:
-    space = space_with(tmp_path, "bad", **param)
-    got, heavy, err = probe(["study", "--space", space, "--storage", "sqlite:///x.db"], tmp_path)
+    space = yaml.safe_load(yaml.safe_dump(TINY_SPACE))
+    space["params"].update(param)
+    model = "resnet18" if "finetune_layers" in param else "mnist_cnn"
+    space["fixed"] = {k: v for k, v in space["fixed"].items() if k not in param}
+    if model == "resnet18":
+        space["fixed"].pop("width")  # resnet has no `width`
+    space = str(write_space(tmp_path, space, "bad.yaml"))
+    args = ["study", "--space", space, "--storage", "sqlite:///x.db", "--model", model]
+    got, heavy, err = probe(args, tmp_path)
+    assert (got, heavy) == (2, []) and message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize(
+    "fixed, message",
+    [
+        ({"pretrained": "imagenett"}, "(did you mean 'imagenet'?)"),
+        ({"pretrained": "/nowhere/weights.pth"}, "does not exist"),
+        ({"finetune_epochs": 9}, "finetune_epochs must be a whole number from 0 to 5"),
+        ({"head_dim": 0}, "head_dim must be a whole number"),
+    ],
+)
+def test_a_bad_fixed_value_never_loads_torch(tmp_path, fixed, message) -> None:
+    space = yaml.safe_load(yaml.safe_dump(TINY_SPACE))
+    space["fixed"] = fixed
+    path = write_space(tmp_path, space, "bad.yaml")
+    args = ["study", "--model", "resnet18", "--dataset", "digits", "--space", str(path)]
+    got, heavy, err = probe([*args, "--storage", "sqlite:///x.db"], tmp_path)
     assert (got, heavy) == (2, []) and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.db").exists()
 

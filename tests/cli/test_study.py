@@ -2,6 +2,7 @@
 Optuna API."""
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import optuna
 import pytest
 
 from hpo.study import main
-from hpo.testing.helpers import run_cli
+from hpo.testing.helpers import cli_env, run_cli
 
 FAST = ["--max-epochs", "2", "--pruner", "none"]
 
@@ -38,6 +39,13 @@ def test_cli_runs_a_study_with_progress_attrs_and_the_dashboard_command(
     out = result.stdout
     assert "[  3/3]" in out and "best " in out and "ETA" in out
     assert "Best trial #" in out and f"optuna-dashboard {sqlite_url}" in out
+    # The hints work as pasted into a shell where the venv is not active.
+    bare = {**cli_env(), "PATH": "/usr/bin:/bin"}
+    for hint in ("Inspect it:", "with its artifacts:"):
+        line = next(line for line in out.splitlines() if hint in line)
+        words = shlex.split(line.split(hint, 1)[1])
+        shown = subprocess.run([*words, "--help"], env=bare, cwd=tmp_path, capture_output=True)
+        assert shown.returncode == 0 and b"usage" in shown.stdout.lower(), line
     study = optuna.load_study(study_name="digits-mnist_cnn-tpe", storage=sqlite_url)
     assert len(study.trials) == 3
     assert all(t.state.is_finished() for t in study.trials)

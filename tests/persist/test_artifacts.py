@@ -19,13 +19,19 @@ def read_artifact(url: str, artifact_id: str) -> bytes:
         return f.read()
 
 
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(PNG_MAGIC)
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def test_every_trial_has_its_learning_curve_png(small_study):
     study = small_study.load()
     assert default_artifact_dir(small_study.url) == small_study.directory / "study-artifacts"
     for trial in study.trials:
         metas = get_all_artifact_meta(trial, storage=base_storage(study))
         assert [m.filename for m in metas] == [f"curve-trial-{trial.number}.png"]
-        assert read_artifact(small_study.url, metas[0].artifact_id).startswith(PNG_MAGIC)
+        width, height = png_size(read_artifact(small_study.url, metas[0].artifact_id))
+        assert width >= 1000 and height >= 400  # read on the trial page, not a thumbnail
 
 
 def test_best_checkpoint_restores_the_best_trials_accuracy(small_study):
@@ -36,7 +42,7 @@ def test_best_checkpoint_restores_the_best_trials_accuracy(small_study):
     names = {m.artifact_id: m.filename for m in get_all_artifact_meta(study)}
     assert names[record["checkpoint"]] == f"best-trial-{best.number}.ckpt"
     assert names[record["confusion_matrix"]] == f"confusion-trial-{best.number}.png"
-    assert read_artifact(small_study.url, record["confusion_matrix"]).startswith(PNG_MAGIC)
+    assert min(png_size(read_artifact(small_study.url, record["confusion_matrix"]))) >= 700
 
     ckpt_path = small_study.directory / "best.ckpt"
     ckpt_path.write_bytes(read_artifact(small_study.url, record["checkpoint"]))
@@ -61,7 +67,14 @@ def test_study_attrs_and_note_reproduce_the_study(small_study):
     assert attrs["config"]["n_trials"] == small_study.n_trials
     assert "--study-name ui-study" in attrs["reproduce"]
     note = get_note(study)
-    assert attrs["reproduce"] in note and "hpo.study best" in note
+    assert attrs["reproduce"] in note and "hpo best --storage" in note and "-o best.yaml" in note
+    # The dashboard names the objective and shows one readable attr per setting.
+    assert study.metric_names == ["val_acc"]
+    assert attrs["metric"] == "val_acc, maximize" and attrs["sampler"] == "tpe"
+    assert attrs["max_epochs"] == 2 and attrs["seed"] == 0
+    assert attrs["space.lr"] == "float 0.001 … 0.1, log scale; grid 0.01, 0.05"
+    assert attrs["space.optimizer"] == "one of adam, momentum"
+    assert attrs["fixed.batch_size"] == 64
     for trial in study.trials:
         assert trial.user_attrs["epochs"] == 2
         assert trial.user_attrs["n_params"] > 0

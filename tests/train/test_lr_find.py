@@ -43,6 +43,17 @@ def test_suggest_points_at_the_steepest_descent_before_the_minimum():
     assert suggest(lrs, sorted(losses)) is None  # only rising: nothing to suggest
 
 
+def test_suggest_never_returns_the_minimum_itself():
+    """A curve that falls ever faster into its minimum, then blows up (the usual shape): the
+    steepest point before the minimum is the one just before it, and that is the answer."""
+    x = np.linspace(-6, 1, 71)
+    lowest = int(np.argmin(abs(x + 2)))  # the minimum at lr = 1e-2
+    losses = [2.3 - 0.1 * (v + 6) ** 2 if i <= lowest else 5.0 for i, v in enumerate(x)]
+    lrs = list(10**x)
+    assert suggest(lrs, losses) == pytest.approx(lrs[lowest - 1])
+    assert suggest(lrs, losses) < lrs[lowest]
+
+
 def test_cli_prints_the_suggestion_and_writes_the_plot(tmp_path, capsys):
     plot = tmp_path / "p.png"
     args = ["lr_find", "--steps", "30", "--set", "width=2", "--plot", str(plot)]

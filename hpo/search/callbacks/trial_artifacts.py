@@ -14,6 +14,7 @@ from optuna.artifacts import FileSystemArtifactStore
 from hpo.config.metrics import Metric
 from hpo.persist.artifacts import BEST_ATTR, improves, upload
 from hpo.persist.figures import confusion_png, curve_png
+from hpo.search.summary import format_params
 from hpo.train.callbacks.epoch_curve import EpochCurve
 from hpo.train.divergence import divergence, divergence_threshold
 from hpo.train.evaluate import confusion_matrix
@@ -48,10 +49,9 @@ class TrialArtifacts(pl.Callback):
 
     def _upload_curve(self) -> None:
         number = self.trial.number
+        title = f"trial {number}: {format_params(self.trial.params)}"
         with tempfile.TemporaryDirectory() as tmp:
-            png = curve_png(
-                self.curve.rows, Path(tmp, f"curve-trial-{number}.png"), f"trial {number}"
-            )
+            png = curve_png(self.curve.rows, Path(tmp, f"curve-trial-{number}.png"), title)
             upload(self.store, png, self.trial)
 
     def _upload_best(self, trainer: pl.Trainer, module: pl.LightningModule, value: float) -> None:
@@ -59,9 +59,11 @@ class TrialArtifacts(pl.Callback):
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = Path(tmp, f"best-trial-{number}.ckpt")
             trainer.save_checkpoint(ckpt, weights_only=True)
-            matrix = confusion_matrix(module, trainer.datamodule.val_dataloader())
+            data = trainer.datamodule
+            matrix = confusion_matrix(module, data.val_dataloader())
             title = f"trial {number}, validation split ({self.metric.name} {value:.4f})"
-            png = confusion_png(matrix, Path(tmp, f"confusion-trial-{number}.png"), title)
+            path = Path(tmp, f"confusion-trial-{number}.png")
+            png = confusion_png(matrix, path, title, getattr(data, "class_names", None))
             ids = {
                 "checkpoint": upload(self.store, ckpt, study),
                 "confusion_matrix": upload(self.store, png, study),

@@ -8,16 +8,16 @@ internet, otherwise the error says where to put them.
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from hpo.train.data.tensors import LazyDataModule, Splits, TensorDataModule, holdout_splits
-from hpo.train.data._download import fetch_or_explain, find_dir
 from hpo.errors import UsageError
+from hpo.train.data._download import fetch_or_explain, find_dir
+from hpo.train.data.tensors import LazyDataModule, Splits, TensorDataModule, holdout_splits
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Variant:
     test_file: str
     label_key: str
     url: str
+    class_names: tuple[str, ...] = ()
 
 
 CIFAR10 = Variant(
@@ -37,6 +38,7 @@ CIFAR10 = Variant(
     "test_batch",
     "labels",
     "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    tuple("airplane automobile bird cat deer dog frog horse ship truck".split()),
 )
 CIFAR100 = Variant(
     "CIFAR-100",
@@ -86,7 +88,8 @@ def _splits(variant: Variant, directory: Path, val_fraction: float, seed: int) -
     parts = [read_batch(directory / name, variant.label_key) for name in variant.train_files]
     train = torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
     test = read_batch(directory / variant.test_file, variant.label_key)
-    return holdout_splits(train, test, val_fraction, seed)
+    splits = holdout_splits(train, test, val_fraction, seed)
+    return replace(splits, class_names=variant.class_names)
 
 
 def _datamodule(

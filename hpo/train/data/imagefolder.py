@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
+from hpo.errors import UsageError
 from hpo.train.data.tensors import (
     LazyDataModule,
     Splits,
@@ -25,7 +27,6 @@ from hpo.train.data.tensors import (
     holdout_splits,
     three_way_splits,
 )
-from hpo.errors import UsageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 TRAIN_NAMES = ("train", "training")
@@ -90,16 +91,14 @@ def _splits(
     root: Path, resize: int, grayscale: bool, val_fraction: float, test_fraction: float, seed: int
 ) -> Splits:
     train_dir, test_dir = _subdir(root, TRAIN_NAMES), _subdir(root, TEST_NAMES)
-    if train_dir is None:
-        classes = list(class_files(root))
-        images, labels = load_folder(root, classes, resize, grayscale)
-        return three_way_splits(images, labels, val_fraction, test_fraction, seed)
-    classes = list(class_files(train_dir))
-    train = load_folder(train_dir, classes, resize, grayscale)
+    classes = list(class_files(train_dir or root))
+    train = load_folder(train_dir or root, classes, resize, grayscale)
     if test_dir is None:
-        return three_way_splits(*train, val_fraction, test_fraction, seed)
-    test = load_folder(test_dir, classes, resize, grayscale)
-    return holdout_splits(train, test, val_fraction, seed)
+        splits = three_way_splits(*train, val_fraction, test_fraction, seed)
+    else:
+        test = load_folder(test_dir, classes, resize, grayscale)
+        splits = holdout_splits(train, test, val_fraction, seed)
+    return replace(splits, class_names=tuple(classes))
 
 
 def imagefolder(

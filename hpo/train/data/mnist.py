@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import gzip
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from hpo.train.data.tensors import LazyDataModule, Splits, TensorDataModule, holdout_splits
-from hpo.train.data._download import existing_file, fetch_or_explain, find_dir
 from hpo.errors import UsageError
+from hpo.train.data._download import existing_file, fetch_or_explain, find_dir
+from hpo.train.data.tensors import LazyDataModule, Splits, TensorDataModule, holdout_splits
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -36,6 +36,7 @@ class Family:
     title: str
     url: str
     system_dirs: tuple[str, ...] = ()
+    class_names: tuple[str, ...] = ()
 
 
 MNIST = Family("mnist", "MNIST", "MNIST", "https://ossci-datasets.s3.amazonaws.com/mnist/")
@@ -45,6 +46,7 @@ FASHION = Family(
     "Fashion-MNIST",
     "https://github.com/zalandoresearch/fashion-mnist",
     ("/usr/share/datasets/fashion-mnist",),  # apt-get install dataset-fashion-mnist
+    tuple("T-shirt/top Trouser Pullover Dress Coat Sandal Shirt Sneaker Bag Ankle-boot".split()),
 )
 
 
@@ -96,18 +98,19 @@ def locate(family: Family, data_dir: str) -> Path:
 
 
 @lru_cache(maxsize=2)
-def _splits(directory: Path, val_fraction: float, seed: int) -> Splits:
+def _splits(family: Family, directory: Path, val_fraction: float, seed: int) -> Splits:
     def read(key: str) -> torch.Tensor:
         return torch.from_numpy(read_idx(existing_file(directory, FILES[key])).copy())
 
     train_x, test_x = read("train_images").unsqueeze(1), read("test_images").unsqueeze(1)
     train_y, test_y = read("train_labels").long(), read("test_labels").long()
-    return holdout_splits((train_x, train_y), (test_x, test_y), val_fraction, seed)
+    splits = holdout_splits((train_x, train_y), (test_x, test_y), val_fraction, seed)
+    return replace(splits, class_names=family.class_names)
 
 
 def _datamodule(family: Family, batch_size: int, seed: int, data_dir: str, val_fraction: float):
     def load() -> Splits:
-        return _splits(locate(family, data_dir), float(val_fraction), seed)
+        return _splits(family, locate(family, data_dir), float(val_fraction), seed)
 
     return LazyDataModule(batch_size, seed, load, partial(locate, family, data_dir))
 

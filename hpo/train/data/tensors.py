@@ -27,6 +27,7 @@ class Splits:
     val: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
     num_classes: int
+    class_names: tuple[str, ...] = ()  # label i's name, when the data has names
 
 
 def holdout_splits(
@@ -138,6 +139,16 @@ class TensorDataModule(pl.LightningDataModule):
     @property
     def num_classes(self) -> int:
         return self._loaded().num_classes
+
+    @property
+    def class_names(self) -> list[str]:
+        """Label i's name (e.g. a folder's), else the label number, for figures."""
+        names = self._loaded().class_names
+        return (
+            list(names)
+            if len(names) == self.num_classes
+            else list(map(str, range(self.num_classes)))
+        )
 
     def train_dataloader(self) -> TensorLoader:
         return TensorLoader(*self._loaded().train, self.batch_size, shuffle=True, seed=self.seed)
