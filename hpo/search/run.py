@@ -164,12 +164,12 @@ def _finished_through_optuna(config: RunConfig, space: SearchSpace) -> tuple[int
     from hpo.search.progress import summary
     from hpo.search.study import liveness_of
 
-    storage = open_storage(config.storage, liveness_of(config), existing=True)
     try:
+        storage = open_storage(config.storage, liveness_of(config), existing=True)
         if config.name not in optuna.get_all_study_names(storage):
             return None
         study = optuna.load_study(study_name=config.name, storage=storage)
-    except Exception:  # e.g. no tables yet or an older schema: the full open says what is wrong
+    except Exception:  # no tables yet, an older schema, no server: the full open will say
         return None
     _check_identity(config, space, study.user_attrs.get("identity", {}))
     done = counted_trials(study)
