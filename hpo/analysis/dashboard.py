@@ -48,7 +48,7 @@ def serve(
     from hpo.persist.artifacts import artifact_store, default_artifact_dir
     from hpo.persist.storages import open_existing_storage
 
-    storage = open_existing_storage(storage_url)
+    storage = open_existing_storage(storage_url, writes=True)
     page = study_page(storage, storage_url, study_name, default_name)
     directory = Path(artifact_dir or default_artifact_dir(storage_url))
     store = artifact_store(storage_url, directory)

@@ -21,7 +21,7 @@ REPORT_ATTR = "report"
 
 def publish(storage_url: str, experiment: str, html: Path) -> int:
     """Upload `html` to each study of `experiment`; the number of studies."""
-    storage = open_existing_storage(storage_url)
+    storage = open_existing_storage(storage_url, writes=True)
     store = artifact_store(storage_url)
     names = [name for name, _, _ in experiment_studies(storage_url, experiment)]
     for name in names:

@@ -69,11 +69,15 @@ class Liveness:
         return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=self.max_retry)
 
 
-def open_existing_storage(url: str, liveness: Liveness | None = None) -> BaseStorage:
-    """`open_storage` for commands that only read: refuses a storage file that is not there,
-    and opens a SQLite file read-only (`mode=ro`), so not a byte of it can change."""
+def open_existing_storage(
+    url: str, liveness: Liveness | None = None, writes: bool = False
+) -> BaseStorage:
+    """`open_storage` for commands on studies already run: refuses a storage file that is not
+    there. Commands that only read open a SQLite file read-only (`mode=ro`), so not a byte of
+    it can change; `writes=True` for the few that add to it (the report's artifact, notes
+    written in the dashboard)."""
     check_existing_storage(url)
-    return open_storage(url, liveness, read_only=True)
+    return open_storage(url, liveness, read_only=not writes)
 
 
 def open_storage(
