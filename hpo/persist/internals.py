@@ -3,6 +3,9 @@
 - ids: `study_id`, `trial_id` (Optuna's storage methods take them; the public objects hide them);
 - `base_storage`: the storage behind a study (create_study wraps RDB storages in a cache);
 - `trial_counts`: trials by state with one query on Optuna's table layout;
+- fewer storage round trips per trial than the public API makes: `ask_claimed` (a new trial
+  created RUNNING with its worker record in one write), `set_user_attrs` (several attrs in one
+  transaction or one journal append), `tell` (without `Study.tell`'s second read of the trial);
 - heartbeats: `heartbeat_enabled`, `stale_trial_ids`, `heartbeat` (the thread `optimize()`
   runs, for trials run outside it), and `HeartbeatJournalStorage`, which implements Optuna's
   private `BaseHeartbeat` interface for JournalStorage.
@@ -25,16 +28,22 @@ Clocks of the machines sharing the journal must agree to well within `grace_peri
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import optuna
 import sqlalchemy
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages._cached_storage import _CachedStorage
 from optuna.storages._heartbeat import BaseHeartbeat, get_heartbeat_thread, is_heartbeat_enabled
+from optuna.storages._rdb import models
+from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.storages.journal import BaseJournalBackend
+from optuna.storages.journal._storage import JournalOperation
+from optuna.study._tell import _tell_with_warning
 from optuna.trial import FrozenTrial, TrialState
 
 HEARTBEAT_KEY = "hpo:heartbeat"
@@ -65,6 +74,65 @@ def trial_counts(study: optuna.Study) -> Counter[TrialState]:
     with storage.engine.connect() as connection:
         rows = connection.execute(sqlalchemy.text(query), {"study": study_id(study)})
         return Counter({TrialState[str(state)]: int(n) for state, n in rows})
+
+
+def ask_claimed(study: optuna.Study, system_attrs: dict[str, Any]) -> optuna.Trial:
+    """`study.ask()` for a trial that carries `system_attrs` from its first write: a re-queued
+    (WAITING) trial is taken first, as `ask` takes it; otherwise the new trial is created
+    RUNNING with the attrs in one storage write instead of two."""
+    study._thread_local.cached_all_trials = None  # as `ask` does: trials may have changed
+    waiting = study._pop_waiting_trial_id()
+    if waiting is not None:
+        for key, value in system_attrs.items():
+            study._storage.set_trial_system_attr(waiting, key, value)
+        return optuna.Trial(study, waiting)
+    template = optuna.trial.create_trial(state=TrialState.RUNNING, system_attrs=system_attrs)
+    return optuna.Trial(study, study._storage.create_new_trial(study_id(study), template))
+
+
+def set_user_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+    """`trial.set_user_attr` for each of `attrs`, in one transaction (relational storages) or
+    one append to the journal (one lock, one fsync) instead of one per attr. Raises
+    UpdateFinishedTrialError, as `set_user_attr` does, if the trial has finished."""
+    storage = base_storage(trial.study)
+    tid = trial_id(trial)
+    if isinstance(storage, RDBStorage):
+        with _create_scoped_session(storage.scoped_session, True) as session:
+            for key, value in attrs.items():
+                storage._set_trial_attr_without_commit(
+                    session, models.TrialUserAttributeModel, tid, key, value
+                )
+    elif isinstance(storage, JournalStorage):
+        with storage._thread_lock:
+            worker = storage._replay_result.worker_id
+            op = JournalOperation.SET_TRIAL_USER_ATTR
+            logs = [
+                {"op_code": op, "worker_id": worker, "trial_id": tid, "user_attr": {key: value}}
+                for key, value in attrs.items()
+            ]
+            storage._backend.append_logs(logs)
+            storage._sync_with_backend()
+    else:
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(tid, key, value)
+    trial._cached_frozen_trial.user_attrs.update(attrs)
+
+
+def tell(
+    study: optuna.Study, trial: optuna.Trial, value: float | None, state: TrialState
+) -> FrozenTrial:
+    """`study.tell(trial, value or state, skip_if_finished=True)` as `optimize` tells: the
+    trial is read once before and once after, not twice before (`Study.tell` validates it
+    twice). A trial already finished (by another worker) is returned as it is."""
+    _tell_with_warning(
+        study,
+        trial,
+        value if state == TrialState.COMPLETE else None,
+        state,
+        skip_if_finished=True,
+        suppress_warning=True,
+    )
+    return copy.deepcopy(study._storage.get_trial(trial_id(trial)))
 
 
 def heartbeat_enabled(storage: BaseStorage) -> bool:

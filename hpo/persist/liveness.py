@@ -74,6 +74,11 @@ def died_here(worker: dict[str, Any]) -> bool:
     return process_start(int(worker["pid"])) != worker["start"]
 
 
+def ask_and_claim(study: optuna.Study) -> optuna.Trial:
+    """`study.ask()`, the new trial marked as this process's from its first write."""
+    return internals.ask_claimed(study, {WORKER_KEY: this_worker()})
+
+
 def claim_trial(trial: optuna.Trial) -> None:
     """Mark `trial` as this process's (host, boot, pid, process start: see died_here)."""
     storage = base_storage(trial.study)

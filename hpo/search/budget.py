@@ -26,7 +26,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.persist.internals import trial_counts
-from hpo.persist.liveness import claim_trial, fail_dead_trials, sweep_stale
+from hpo.persist.liveness import ask_and_claim, fail_dead_trials, sweep_stale
 from hpo.persist.locks import study_lock
 from hpo.search.trial_run import run_asked_trial
 from hpo.train import signals
@@ -143,8 +143,7 @@ def claim_next(study: optuna.Study, budget: Budget) -> Claim:
             step, counts = next_step(study, budget)
         if step != "run":
             return Claim(step, counts[TrialState.RUNNING])
-        trial = study.ask()
-        claim_trial(trial)
+        trial = ask_and_claim(study)
         return Claim(step, counts[TrialState.RUNNING], trial)
     finally:
         lock.release()

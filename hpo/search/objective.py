@@ -26,6 +26,7 @@ from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.artifacts import artifact_store
 from hpo.persist.checkpoints import CheckpointJanitor, checkpoint_root, resume_point, trial_dir
+from hpo.persist.internals import set_user_attrs
 from hpo.search.callbacks.checkpoint_sweep import CheckpointSweep
 from hpo.search.callbacks.pruned_value import PrunedValue
 from hpo.search.callbacks.trial_artifacts import TrialArtifacts
@@ -107,7 +108,6 @@ def run_trial(
     if config.artifacts:
         callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
     trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))
-    trial.set_user_attr("n_params", built.n_params)
     if resume is not None:
         resume.report_to(trial)  # before fit: the pruner reports only the epochs trained now
         trial.set_user_attr(
@@ -117,6 +117,10 @@ def run_trial(
         trial.set_user_attr("resumed_from", {"checkpoint": None, "epochs": 0})
     signals.check()
     start = time.perf_counter()
+
+    def record(reason: str, extra: dict[str, Any] | None = None) -> None:
+        _record(trial, curve, built, time.perf_counter() - start, reason, extra)
+
     try:
         trainer.fit(
             built.module,
@@ -127,36 +131,41 @@ def run_trial(
     except SIGTERMException:  # Lightning's own SIGTERM stop: a SystemExit(0) otherwise
         raise signals.Interrupted(signal.SIGTERM) from None
     except optuna.TrialPruned:
-        _record(trial, curve, start, f"pruned at epoch {curve.epochs}")
+        record(f"pruned at epoch {curve.epochs}")
         raise
     except Exception as exc:
-        _record(trial, curve, start, f"failed: {type(exc).__name__}: {exc}")
+        record(f"failed: {type(exc).__name__}: {exc}")
         raise
     diverged = divergence(curve.rows, divergence_threshold(built.datamodule.num_classes))
     if diverged is not None:
-        _record(trial, curve, start, f"diverged: {diverged}")
+        record(f"diverged: {diverged}")
         raise optuna.TrialPruned(f"diverged: {diverged}")
-    _record(trial, curve, start, "completed")
-    for key, value in metric.attrs(curve.rows).items():
-        trial.set_user_attr(key, value)
-    if config.test:
-        record_test(trial, trainer, built)
+    record("completed", metric.attrs(curve.rows))
+    if config.test:  # test-split scores, as attrs (never the objective)
+        scores = score_on_test_split(trainer, built)
+        set_user_attrs(trial, {key: round(value, 6) for key, value in scores.items()})
     return metric.value(curve.rows)
 
 
-def record_test(trial: optuna.Trial, trainer: pl.Trainer, built: Built) -> None:
-    """Test-split accuracy and loss of the trained model as trial attrs (never the objective)."""
-    for key, value in score_on_test_split(trainer, built).items():
-        trial.set_user_attr(key, round(value, 6))
-
-
-def _record(trial: optuna.Trial, curve: EpochCurve, start: float, reason: str) -> None:
+def _record(
+    trial: optuna.Trial,
+    curve: EpochCurve,
+    built: Built,
+    seconds: float,
+    reason: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The trial's end in its attrs, written at once (one storage write, not one per attr)."""
     resumed = trial.user_attrs.get("resumed_from", {}).get("epochs", 0)
-    trial.set_user_attr("epochs", curve.epochs)
-    trial.set_user_attr("epochs_trained", curve.epochs - resumed)
-    trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
-    trial.set_user_attr("stop_reason", reason)
-    trial.set_user_attr("curve", [_json_safe(row) for row in curve.rows])
+    attrs = {
+        "n_params": built.n_params,
+        "epochs": curve.epochs,
+        "epochs_trained": curve.epochs - resumed,
+        "wall_seconds": round(seconds, 3),
+        "stop_reason": reason,
+        "curve": [_json_safe(row) for row in curve.rows],
+    }
+    set_user_attrs(trial, attrs | (extra or {}))
 
 
 def _json_safe(row: dict[str, float]) -> dict[str, float | None]:

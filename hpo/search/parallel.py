@@ -33,7 +33,7 @@ from hpo.config.run import RunConfig, available_cores
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.internals import trial_id
-from hpo.persist.liveness import claim_trial, sweep_stale
+from hpo.persist.liveness import ask_and_claim, claim_trial, sweep_stale
 from hpo.persist.locks import study_lock
 from hpo.search.budget import (
     MAX_CONSECUTIVE_FAILURES,
@@ -114,9 +114,8 @@ def _next_batch(
         batch_start = sum(counts.values())
         jobs = []
         for _ in range(max(size, 1)):
-            trial = study.ask()
+            trial = ask_and_claim(study)  # ours until the worker claims it
             space.suggest(trial)  # the parameters, sampled here, in order
-            claim_trial(trial)  # ours until the worker claims it
             jobs.append(TrialJob(trial_id(trial), trial.number, batch_start))
         return "run", jobs
     finally:

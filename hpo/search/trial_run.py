@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.persist.internals import heartbeat, trial_id
+from hpo.persist.internals import heartbeat, tell, trial_id
 from hpo.persist.liveness import fail_and_requeue
 from hpo.search.snapshot_pruner import judge_against_finished
 from hpo.train import signals
@@ -53,6 +53,4 @@ def run_asked_trial(
         except Exception:  # the objective recorded the error in stop_reason
             _logger.info("Trial %d failed.", trial.number, exc_info=True)
             value, state = None, TrialState.FAIL
-    if state == TrialState.COMPLETE:
-        return study.tell(trial, value, skip_if_finished=True)
-    return study.tell(trial, state=state, skip_if_finished=True)
+    return tell(study, trial, value, state)

@@ -13,7 +13,7 @@ import time
 
 import optuna
 
-from hpo.persist.liveness import claim_trial
+from hpo.persist.liveness import ask_and_claim
 from hpo.persist.storages import Liveness, open_storage
 from hpo.search.budget import Budget, run_to_budget
 
@@ -43,9 +43,8 @@ def main(argv: list[str]) -> int:
     url, name = argv[0], argv[1]
     if argv[2] == "--claim-and-die":
         study = open_study(url, name)
-        trial = study.ask()
+        trial = ask_and_claim(study)
         trial.suggest_float("x", 0.0, 1.0)
-        claim_trial(trial)
         os.kill(os.getpid(), signal.SIGKILL)
     budget, seconds = int(argv[2]), float(argv[3])
     study = open_study(url, name, seed=int(argv[4]) if len(argv) > 4 else os.getpid())
