@@ -7,8 +7,9 @@
   created RUNNING with its worker record in one write), `set_user_attrs` (several attrs in one
   transaction or one journal append), `tell` (without `Study.tell`'s second read of the trial);
 - heartbeats: `heartbeat_enabled`, `stale_trial_ids`, `heartbeat` (the thread `optimize()`
-  runs, for trials run outside it), and `HeartbeatJournalStorage`, which implements Optuna's
-  private `BaseHeartbeat` interface for JournalStorage.
+  runs, for trials run outside it), `beat` (one heartbeat, for a trial awaiting its tell), and
+  `HeartbeatJournalStorage`, which implements Optuna's private `BaseHeartbeat` interface for
+  JournalStorage.
 
 Optuna 5.0 implements heartbeats only for RDBStorage, so a worker killed while running a trial on
 a journal storage leaves that trial RUNNING forever. Our rule for journals, written by hand
@@ -149,6 +150,15 @@ def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
         yield
     finally:
         thread.join()
+
+
+def beat(study: optuna.Study, trial_ids: list[int]) -> None:
+    """Record one heartbeat for each of `trial_ids` (trials finished in a worker and not yet
+    told, so that no sweep takes them for dead meanwhile); nothing if heartbeats are off."""
+    storage = base_storage(study)
+    if heartbeat_enabled(storage):
+        for tid in trial_ids:
+            storage.record_heartbeat(tid)  # type: ignore[attr-defined]
 
 
 def stale_trial_ids(study: optuna.Study) -> list[int]:

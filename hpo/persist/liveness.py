@@ -81,8 +81,12 @@ def ask_and_claim(study: optuna.Study) -> optuna.Trial:
 
 def claim_trial(trial: optuna.Trial) -> None:
     """Mark `trial` as this process's (host, boot, pid, process start: see died_here)."""
-    storage = base_storage(trial.study)
-    storage.set_trial_system_attr(internals.trial_id(trial), WORKER_KEY, this_worker())
+    claim(trial.study, internals.trial_id(trial))
+
+
+def claim(study: optuna.Study, trial_id: int) -> None:
+    """`claim_trial` by id (e.g. a result a worker handed over, awaiting its tell here)."""
+    base_storage(study).set_trial_system_attr(trial_id, WORKER_KEY, this_worker())
 
 
 def retry_callback(storage: BaseStorage):  # -> callable | None

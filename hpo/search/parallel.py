@@ -1,30 +1,34 @@
-"""Several trials at once on this machine, reproducibly: batch-synchronous workers.
+"""Several trials at once on this machine, reproducibly: a pipeline of worker processes.
 
-    outcome = run_batches(study, config, space, Budget(30), workers=2, callbacks=[progress])
+    outcome = run_in_workers(study, config, space, Budget(30), pool, callbacks=[progress])
 
-Each batch: under the study lock (hpo.persist.locks) this process counts the budget, asks up to
-k trials and samples their parameters in trial-number order, so the sampler sees exactly the
-trials finished before the batch; k worker processes (started once, torch loaded once each)
-train them at the same time, each judged by the pruner against those same finished trials
-(SnapshotPruner); then the batch is reported in trial-number order and the next one sampled.
-Same seed ⇒ same trials, pruning decisions and values, whatever the timing.
+With k workers, trials are asked (sampled) and told (written as finished) by this process only,
+in one order: trial i+k is asked right after trial i is told, and trial i is told only after
+trial i+k-1 was asked. So each trial is sampled from, and judged by the pruner (SnapshotPruner)
+against, exactly the trials told before it was asked: the earlier ones except the k-1 right
+before it, whatever the timing. Same seed ⇒ same trials, pruning decisions and values.
 
-How this differs from `--workers 1`: the k trials of a batch are sampled from the same
-results (TPE draws k proposals from one posterior; its first 10 random trials are the same
-ones) and none is judged against another trial of its batch. A batch lasts as long as its
-longest trial. Optuna's `optimize(n_jobs=…)` runs threads that sample and prune against
-whatever has finished by then, and its process-based recipe has no shared order, so this loop
-is ours.
+A worker that finishes trial i while an older trial still runs hands its result over and waits
+only if trial i+k cannot be asked yet (its older neighbour has not been told); otherwise it starts
+the next trial at once, so a long trial holds up at most the k-1 trials after it, not a whole
+batch. Results held for their turn keep their heartbeat (`beat`), so no sweep takes them for
+dead.
+
+How this differs from `--workers 1`: a trial does not see the k-1 trials just before it (TPE's
+first 10 random trials are the same ones). Optuna's `optimize(n_jobs=…)` runs threads that sample
+and prune against whatever has finished by then, and its process-based recipe has no shared
+order, so this loop is ours.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -32,8 +36,8 @@ from optuna.trial import FrozenTrial, TrialState
 from hpo.config.run import RunConfig, available_cores
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
-from hpo.persist.internals import trial_id
-from hpo.persist.liveness import ask_and_claim, claim_trial, sweep_stale
+from hpo.persist.internals import beat, tell, trial_id
+from hpo.persist.liveness import ask_and_claim, claim, claim_trial, fail_and_requeue, sweep_stale
 from hpo.persist.locks import study_lock
 from hpo.search.budget import (
     MAX_CONSECUTIVE_FAILURES,
@@ -43,27 +47,31 @@ from hpo.search.budget import (
     TooManyFailures,
     next_step,
 )
-from hpo.search.trial_run import run_asked_trial
+from hpo.search.trial_run import train_asked_trial
 from hpo.train import signals
 
 Callback = Callable[[optuna.Study, FrozenTrial], None]
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+BEAT_SECONDS = 5.0  # heartbeat of results awaiting their tell (grace periods are ≥ 10 s)
 
 
 @dataclass(frozen=True)
 class TrialJob:
     trial_id: int
     number: int
-    batch_start: int  # trials numbered below it that had finished are the pruner's snapshot
+    told: frozenset[int]  # numbers of the trials finished when it was asked: the pruner's view
 
 
 @dataclass(frozen=True)
 class JobResult:
     number: int
+    value: float | None = None
+    state: TrialState | None = None  # how it ended; None if interrupted or crashed
     interrupted: int | None = None  # the signal, if the trial was stopped and re-queued
-    crashed: str | None = None  # an error outside the objective (the trial was failed)
+    crashed: str | None = None  # its worker died (the trial is re-queued by the next sweep)
 
 
-def run_batches(
+def run_in_workers(
     study: optuna.Study,
     config: RunConfig,
     space: SearchSpace,
@@ -72,54 +80,149 @@ def run_batches(
     callbacks: Sequence[Callback] = (),
     on_wait: Callable[[int], None] | None = None,
 ) -> Outcome:
-    """Run batches of up to one trial per worker of `pool` until the budget is spent, the grid
-    is done or --timeout passes. Raises `signals.Interrupted` (after the running trials were
-    re-queued) or TooManyFailures, as `run_to_budget` does."""
-    start, ran, waited, failures = time.monotonic(), 0, 0.0, 0
+    """Keep every worker of `pool` training until the budget is spent, the grid is done or
+    --timeout passes. Raises `signals.Interrupted` (running trials re-queued, finished ones
+    told) or TooManyFailures, as `run_to_budget` does."""
+    line = Pipeline(study, space, budget, pool, callbacks)
+    start, waited = time.monotonic(), 0.0
     while True:
-        signals.check()
-        if config.timeout is not None and time.monotonic() - start >= config.timeout:
-            return Outcome(ran, "timeout", waited)
-        step, batch = _next_batch(study, space, budget, len(pool.processes))
-        if step in ("budget", "grid exhausted"):
-            return Outcome(ran, step, waited)
-        if step == "wait":
+        if line.stop is None:
+            line.stop = _stop_asked(config, start)
+        if line.may_ask():
+            line.ask()
+        elif line.may_tell():
+            line.tell_next()
+        elif line.flying:
+            line.collect(BEAT_SECONDS)
+        elif line.stop is not None:
+            return line.outcome(waited)
+        else:  # the rest of the budget runs in other processes: are they alive?
             if waited == 0.0 and on_wait is not None:
                 on_wait(len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))))
             time.sleep(POLL_SECONDS)
             waited += POLL_SECONDS
-            continue
-        results = pool.run(batch)
-        ran += len(batch)
-        failures = _report(study, results, callbacks, failures)
+            line.blocked = False
+            with _locked(study):
+                sweep_stale(study)
 
 
-def _next_batch(
-    study: optuna.Study, space: SearchSpace, budget: Budget, workers: int
-) -> tuple[str, list[TrialJob]]:
-    """Under the study lock: the budget's verdict and, for "run", the batch's trials, asked
-    and sampled in number order."""
+@contextmanager
+def _locked(study: optuna.Study) -> Iterator[None]:
     lock = study_lock(study)
     lock.acquire()
     try:
-        step, counts = next_step(study, budget)
-        if step == "wait":  # are the running trials alive?
-            sweep_stale(study)
-            step, counts = next_step(study, budget)
-        if step != "run":
-            return step, []
-        done = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
-        room = int(budget.amount) - done - counts[TrialState.RUNNING]
-        size = min(workers, room, _grid_room(study, space))
-        batch_start = sum(counts.values())
-        jobs = []
-        for _ in range(max(size, 1)):
-            trial = ask_and_claim(study)  # ours until the worker claims it
-            space.suggest(trial)  # the parameters, sampled here, in order
-            jobs.append(TrialJob(trial_id(trial), trial.number, batch_start))
-        return "run", jobs
+        yield
     finally:
         lock.release()
+
+
+def _stop_asked(config: RunConfig, start: float) -> str | None:
+    if signals.requested() is not None:
+        return "interrupted"
+    if config.timeout is not None and time.monotonic() - start >= config.timeout:
+        return "timeout"
+    return None
+
+
+@dataclass
+class Pipeline:
+    """The coordinator's bookkeeping: jobs asked in order, results told in the same order."""
+
+    study: optuna.Study
+    space: SearchSpace
+    budget: Budget
+    pool: WorkerPool
+    callbacks: Sequence[Callback]
+    asked: int = 0  # jobs asked so far (their order: 0, 1, …)
+    told: int = 0  # jobs 0 … told-1 are told (or were interrupted or crashed)
+    flying: dict[int, tuple[int, TrialJob]] = field(default_factory=dict)  # worker → (order, job)
+    held: dict[int, tuple[TrialJob, JobResult]] = field(default_factory=dict)  # order → result
+    blocked: bool = False  # the budget or the grid has no room until a trial is told
+    stop: str | None = None  # "budget", "grid exhausted", "timeout", "interrupted", "failures"
+    failures: int = 0  # failed trials in a row
+    interrupted: JobResult | None = None
+    failed_reason: str = ""
+
+    def may_ask(self) -> bool:
+        width = len(self.pool.processes)
+        free = len(self.flying) < width
+        return self.stop is None and not self.blocked and free and self.asked < self.told + width
+
+    def may_tell(self) -> bool:
+        """The oldest untold result, once the job `width` places after it was asked (or none
+        will be)."""
+        if self.told not in self.held:
+            return False
+        width = len(self.pool.processes)
+        return self.asked >= self.told + width or self.blocked or self.stop is not None
+
+    def ask(self) -> None:
+        """Under the study lock: the budget's verdict and, if there is room, one more trial
+        asked, its parameters sampled, and sent to a free worker."""
+        with _locked(self.study):
+            step, counts = next_step(self.study, self.budget)
+            if step == "run" and _grid_room(self.study, self.space) < 1:
+                step = "wait"
+            if step != "run":
+                self.blocked = step == "wait"
+                self.stop = None if step == "wait" else step
+                return
+            told = frozenset(
+                t.number for t in self.study.get_trials(deepcopy=False, states=FINISHED)
+            )
+            trial = ask_and_claim(self.study)  # ours until the worker claims it
+            self.space.suggest(trial)
+        job = TrialJob(trial_id(trial), trial.number, told)
+        worker = next(i for i in range(len(self.pool.processes)) if i not in self.flying)
+        self.pool.submit(worker, job)
+        self.flying[worker] = (self.asked, job)
+        self.asked += 1
+
+    def collect(self, timeout: float) -> None:
+        """Wait up to `timeout` s for workers to finish; keep held results' heartbeats."""
+        for worker, result in self.pool.collect(list(self.flying), timeout):
+            order, job = self.flying.pop(worker)
+            self.held[order] = (job, result)
+            if result.crashed is not None:  # its worker never tells: fail and re-queue it now
+                fail_and_requeue(self.study, job.trial_id, f"{result.crashed}; re-queued")
+            elif result.interrupted is not None:
+                self.interrupted = self.interrupted or result
+                self.stop = "interrupted"
+            elif order != self.told:  # it waits for its turn: ours now, not its worker's
+                claim(self.study, job.trial_id)
+        beat(self.study, [job.trial_id for job, r in self.held.values() if r.state is not None])
+
+    def tell_next(self) -> None:
+        """Tell the oldest held result (a finished trial) and run the callbacks."""
+        job, result = self.held.pop(self.told)
+        self.told += 1
+        self.blocked = False  # a failed trial frees budget; a finished one may end the grid
+        if result.state is None:  # interrupted (re-queued by its worker) or crashed
+            return
+        trial = optuna.Trial(self.study, job.trial_id)
+        frozen = tell(self.study, trial, result.value, result.state)
+        if not frozen.state.is_finished():
+            return
+        for callback in self.callbacks:
+            callback(self.study, frozen)
+        self.failures = self.failures + 1 if frozen.state == TrialState.FAIL else 0
+        if self.failures >= MAX_CONSECUTIVE_FAILURES and self.stop is None:
+            self.stop = "failures"
+            reason = frozen.user_attrs.get("stop_reason", "see the trial's fail reason")
+            self.failed_reason = f"{self.failures} trials in a row failed; the last: {reason}"
+
+    def outcome(self, waited: float) -> Outcome:
+        """How the run ended, once nothing is flying or held; raises for a signal or failures."""
+        if self.interrupted is not None or self.stop == "interrupted":
+            stop = signals.Interrupted(
+                self.interrupted.interrupted if self.interrupted else signals.requested()
+            )
+            if self.interrupted is not None:
+                stop.trial_number = self.interrupted.number  # type: ignore[attr-defined]
+            raise stop
+        if self.stop == "failures":
+            raise TooManyFailures(self.failed_reason)
+        return Outcome(self.asked, self.stop or "budget", waited)
 
 
 def _grid_room(study: optuna.Study, space: SearchSpace) -> int:
@@ -129,31 +232,7 @@ def _grid_room(study: optuna.Study, space: SearchSpace) -> int:
     trials = study.get_trials(deepcopy=False)
     started = {t.system_attrs["grid_id"] for t in trials if "grid_id" in t.system_attrs}
     waiting = sum(t.state == TrialState.WAITING for t in trials)
-    return max(1, space.grid_size() - len(started) + waiting)
-
-
-def _report(
-    study: optuna.Study, results: list[JobResult], callbacks: Sequence[Callback], failures: int
-) -> int:
-    """Callbacks in trial order; the consecutive-failure count; interruption re-raised."""
-    interrupted = [r for r in results if r.interrupted is not None]
-    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-    last: FrozenTrial | None = None
-    for result in sorted(results, key=lambda r: r.number):
-        trial = by_number[result.number]
-        if trial.state.is_finished():  # (not when interrupted or its worker died: re-queued)
-            for callback in callbacks:
-                callback(study, trial)
-            failures = failures + 1 if trial.state == TrialState.FAIL else 0
-            last = trial
-    if interrupted:
-        stop = signals.Interrupted(interrupted[0].interrupted)
-        stop.trial_number = interrupted[0].number  # type: ignore[attr-defined]
-        raise stop
-    if failures >= MAX_CONSECUTIVE_FAILURES and last is not None:
-        reason = last.user_attrs.get("stop_reason", "see the trial's fail reason")
-        raise TooManyFailures(f"{failures} trials in a row failed; the last: {reason}")
-    return failures
+    return space.grid_size() - len(started) + waiting
 
 
 class WorkerPool:
@@ -164,7 +243,7 @@ class WorkerPool:
 
         with WorkerPool(2, config, space) as pool:
             pool.preflight()                  # the data is there (else UsageError)
-            run_batches(study, config, space, budget, pool)
+            run_in_workers(study, config, space, budget, pool)
     """
 
     def __init__(self, n: int, config: RunConfig, space: SearchSpace) -> None:
@@ -210,20 +289,26 @@ class WorkerPool:
         if problem is not None:
             raise UsageError(problem)
 
-    def run(self, jobs: list[TrialJob]) -> list[JobResult]:
-        """Train the jobs at once (one per worker) and wait for all of them. A worker that
-        died (kill -9, out of memory) is replaced; its trial is re-queued by the next batch's
-        sweep (its process is gone: hpo.persist.liveness)."""
-        for connection, job in zip(self.connections, jobs, strict=False):
-            connection.send(job)
+    def submit(self, worker: int, job: TrialJob) -> None:
+        if not self.processes[worker].is_alive():  # died while idle (kill -9, out of memory)
+            self._start(worker)
+        self.connections[worker].send(job)
+
+    def collect(self, workers: list[int], timeout: float) -> list[tuple[int, JobResult]]:
+        """The results of those of `workers` that finish within `timeout` s. A worker that died
+        (kill -9, out of memory) is replaced; its trial is re-queued by the next sweep (its
+        process is gone: hpo.persist.liveness)."""
+        ready = wait([self.connections[i] for i in workers], timeout)
         results = []
-        for index, job in enumerate(jobs):
+        for worker in workers:
+            if self.connections[worker] not in ready:
+                continue
             try:
-                results.append(self.connections[index].recv())
+                results.append((worker, self.connections[worker].recv()))
             except (EOFError, ConnectionResetError):
-                pid = self.processes[index].pid
-                results.append(JobResult(job.number, crashed=f"worker process {pid} died"))
-                self._start(index)
+                pid = self.processes[worker].pid
+                results.append((worker, JobResult(-1, crashed=f"worker process {pid} died")))
+                self._start(worker)
         return results
 
     def _forward(self, signum: int) -> None:
@@ -287,14 +372,14 @@ def run_job(
     objective: Callable[[optuna.Trial], float],
     job: TrialJob,
 ) -> JobResult:
-    """Train one trial of a batch (its parameters already sampled), judged against the trials
-    finished before the batch began."""
+    """Train one trial (its parameters already sampled), judged against the trials told before
+    it was asked; its end goes back to the coordinator, which tells it in turn."""
     study.pruner = pruner
-    earlier = [t for t in study.get_trials(deepcopy=False) if t.number < job.batch_start]
+    earlier = [t for t in study.get_trials(deepcopy=False) if t.number in job.told]
     trial = optuna.trial.Trial(study, job.trial_id)
     claim_trial(trial)
     try:
-        run_asked_trial(study, trial, objective, earlier)
+        value, state = train_asked_trial(study, trial, objective, earlier)
     except signals.Interrupted as stop:
         return JobResult(job.number, interrupted=stop.signum)
-    return JobResult(job.number)
+    return JobResult(job.number, value, state)

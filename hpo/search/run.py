@@ -111,11 +111,11 @@ def _train(
 
 
 def _run_trials(study, config, space, budget, pool, progress, on_wait):  # -> Outcome
-    """One trial at a time in this process, or batches of one trial per worker of `pool`."""
+    """One trial at a time in this process, or one per worker of `pool`."""
     if pool is not None:
-        from hpo.search.parallel import run_batches
+        from hpo.search.parallel import run_in_workers
 
-        return run_batches(study, config, space, budget, pool, [progress], on_wait)
+        return run_in_workers(study, config, space, budget, pool, [progress], on_wait)
     from hpo.search.budget import run_to_budget
     from hpo.search.objective import Objective
 

@@ -6,8 +6,8 @@ it started, read once instead of every epoch.
 Two reasons, one mechanism. Speed: Optuna's pruners re-read every trial of the study from the
 storage at every epoch of every trial; a snapshot taken when the trial starts is read once and
 then judged in memory. Reproducibility: with several workers, which trials have finished when a
-trial is judged depends on timing; judging against the trials that had finished before its batch
-began (hpo.search.parallel) makes every decision a function of the seed alone. With one worker
+trial is judged depends on timing; judging against the trials told before it was asked
+(hpo.search.parallel) makes every decision a function of the seed alone. With one worker
 nothing finishes while a trial runs, so the decisions are exactly the wrapped pruner's.
 
 Written by hand: Optuna has no pruner that sees a fixed set of trials. The wrapped pruner runs

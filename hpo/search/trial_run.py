@@ -1,7 +1,8 @@
 """One asked trial, trained and told: what `study.optimize` does for a trial, for trials this
-package asks itself (under the budget lock, or in batches).
+package asks itself (under the budget lock, or in worker processes).
 
     frozen = run_asked_trial(study, trial, objective, trials_read_when_asked)
+    value, state = train_asked_trial(study, trial, objective, snapshot)  # told by the caller
 
 Optuna's optimize() cannot run a trial it did not ask, and asks outside our lock; it also
 re-checks stale trials before every trial, which our loop does once per claim. So this is ours:
@@ -32,18 +33,28 @@ def run_asked_trial(
     objective: Callable[[optuna.Trial], float],
     earlier: Sequence[FrozenTrial] | None = None,
 ) -> FrozenTrial:
-    """Train `trial` and tell its end; returns it as stored. Its pruner judges it against the
-    finished trials among `earlier` (default: the study's, read when it first reports). A
-    SIGTERM/SIGINT fails and re-queues it (to resume from its checkpoint) and re-raises
-    `signals.Interrupted` carrying its number. A trial another worker declared dead meanwhile
-    is returned as it is."""
+    """Train `trial` and tell its end; returns it as stored (see `train_asked_trial`). A trial
+    another worker declared dead meanwhile is returned as it is."""
+    value, state = train_asked_trial(study, trial, objective, earlier)
+    return tell(study, trial, value, state)
+
+
+def train_asked_trial(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    objective: Callable[[optuna.Trial], float],
+    earlier: Sequence[FrozenTrial] | None = None,
+) -> tuple[float | None, TrialState]:
+    """Train `trial` and return how it ended (value, state), without telling it. Its pruner
+    judges it against the finished trials among `earlier` (default: the study's, read when it
+    first reports). A SIGTERM/SIGINT fails and re-queues it (to resume from its checkpoint)
+    and re-raises `signals.Interrupted` carrying its number."""
     judge_against_finished(study, earlier)  # (the view takes only trials before this one)
     with heartbeat(study, trial):
         try:
-            value: float | None = objective(trial)
-            state = TrialState.COMPLETE
+            return objective(trial), TrialState.COMPLETE
         except optuna.TrialPruned:
-            value, state = None, TrialState.PRUNED
+            return None, TrialState.PRUNED
         except signals.Interrupted as stop:
             fail_and_requeue(
                 study, trial_id(trial), f"interrupted by {stop.signal_name}; re-queued"
@@ -52,5 +63,4 @@ def run_asked_trial(
             raise
         except Exception:  # the objective recorded the error in stop_reason
             _logger.info("Trial %d failed.", trial.number, exc_info=True)
-            value, state = None, TrialState.FAIL
-    return tell(study, trial, value, state)
+            return None, TrialState.FAIL
