@@ -219,6 +219,8 @@ def _check_and_tag(study, job: Job, grid_info: dict[str, int] | None) -> None:
 def _best(study) -> str:
     try:
         return f"{study.best_value:.4g}"
+    except RuntimeError:  # several objectives: no single best value
+        return f"Pareto set of {len(study.best_trials)}"
     except ValueError:
         return "—"
 

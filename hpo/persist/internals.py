@@ -8,7 +8,8 @@
   transaction or one journal append), `tell` (without `Study.tell`'s second read of the trial);
 - heartbeats: `heartbeat_enabled`, `stale_trial_ids`, `heartbeat` (the thread `optimize()`
   runs, for trials run outside it), and `HeartbeatJournalStorage`, which implements Optuna's
-  private `BaseHeartbeat` interface for JournalStorage.
+  private `BaseHeartbeat` interface for JournalStorage;
+- `hypervolume`: Optuna's exact hypervolume (its public API only plots it).
 
 Optuna 5.0 implements heartbeats only for RDBStorage, so a worker killed while running a trial on
 a journal storage leaves that trial RUNNING forever. Our rule for journals, written by hand
@@ -204,3 +205,11 @@ def last_sign_of_life(trial: FrozenTrial) -> float:
     started = trial.datetime_start
     start = started.timestamp() if started is not None else time.time()
     return max(float(trial.system_attrs.get(HEARTBEAT_KEY, start)), start)
+
+
+def hypervolume(losses: Any, reference: Any) -> float:
+    """The hypervolume of points to minimise (rows of `losses`) up to `reference`: Optuna's
+    exact computation (WFG; 2-D by a sweep), which `plot_hypervolume_history` uses."""
+    from optuna._hypervolume import compute_hypervolume
+
+    return float(compute_hypervolume(losses, reference))

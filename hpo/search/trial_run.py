@@ -29,7 +29,7 @@ _logger = logging.getLogger("optuna")
 def run_asked_trial(
     study: optuna.Study,
     trial: optuna.Trial,
-    objective: Callable[[optuna.Trial], float],
+    objective: Callable[[optuna.Trial], float | Sequence[float]],
     earlier: Sequence[FrozenTrial] | None = None,
 ) -> FrozenTrial:
     """Train `trial` and tell its end; returns it as stored. Its pruner judges it against the
@@ -40,7 +40,7 @@ def run_asked_trial(
     judge_against_finished(study, earlier)  # (the view takes only trials before this one)
     with heartbeat(study, trial):
         try:
-            value: float | None = objective(trial)
+            value: float | Sequence[float] | None = objective(trial)
             state = TrialState.COMPLETE
         except optuna.TrialPruned:
             value, state = None, TrialState.PRUNED
