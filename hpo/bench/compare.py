@@ -235,6 +235,11 @@ def validate(bench: Benchmark, methods: list[str]) -> None:
 
     for name in methods:
         METHODS.check(name)
+    if "," in bench.config.metric:  # several objectives: only some samplers search them
+        from hpo.search.validate import check_objectives
+
+        for name in methods:
+            check_objectives(replace(bench.config, sampler=name))
     if "grid" in methods and bench.budget.unit == "seconds":
         trials_equivalent(bench.budget, bench.config.max_epochs)
     if bench.objective == "train":
