@@ -145,10 +145,11 @@ def main() -> None:
     p.add_argument("--pruner", default="median")
     p.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-19"))
     p.add_argument("--out", default=None, help="write results.json here")
+    p.add_argument("--storage", default=None, help="keep the studies (default: a temp journal)")
     args = p.parse_args()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        storage = f"journal:///{Path(tmp) / 'warm_start.log'}"
+        storage = args.storage or f"journal:///{Path(tmp) / 'warm_start.log'}"
         rows = [one_seed(args, seed, storage) for seed in args.seeds]
     result = {
         "setup": {k: v for k, v in vars(args).items()},

@@ -56,6 +56,11 @@ def main(argv: list[str], prog: str) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a directory")
     if _multi_objective_report(args.storage, experiment, out, args.no_plots):
+        if args.retrain:
+            print(
+                "--retrain: skipped, a multi-objective comparison has no single best trial; "
+                "retrain one with `hpo best --trial N -o t.yaml` and `hpo retrain --params t.yaml`"
+            )
         return 0
     runs = load_runs(args.storage, experiment)
     report = collect(runs, args.storage, experiment, args.target, args.reference)

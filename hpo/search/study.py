@@ -74,7 +74,7 @@ def open_study(
     )
     if not existing:
         study.set_user_attr("identity", config.identity(space))
-        study.set_user_attr("config", {**config.to_dict(), "storage": redact(config.storage)})
+        study.set_user_attr("config", stored_config(config))
         study.set_user_attr("command", command)
         study.set_user_attr("hpo_version", __version__)
     # Every process joining the study gets its own sampler seed (the first one the study's):
@@ -86,6 +86,12 @@ def open_study(
         for line in warm_start(study, source, config.warm_start_top, space):
             say(line)
     return study
+
+
+def stored_config(config: RunConfig) -> dict:
+    """The run's settings as stored on the study: storage URLs without their passwords."""
+    urls = {"storage": config.storage, "warm_start_storage": config.warm_start_storage}
+    return {**config.to_dict(), **{k: redact(v) for k, v in urls.items() if v is not None}}
 
 
 def study_pruner(config: RunConfig, objectives: int) -> optuna.pruners.BasePruner:

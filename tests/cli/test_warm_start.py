@@ -13,7 +13,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from hpo.search.warm_start import DONE_KEY, ranked
-from hpo.testing.helpers import cli_env, run_cli, write_space
+from hpo.testing.helpers import ROOT, cli_env, run_cli, write_space
 
 SOURCE_SPACE = {
     "lr": FloatDistribution(1e-3, 1.0, log=True),
@@ -127,3 +127,38 @@ def test_a_bad_source_is_one_line_exit_2_before_torch(tmp_path, args, expected) 
     if "smal'" in expected:
         assert "(did you mean 'small'?)" in lines[0]
     assert optuna.get_all_study_names(url) == before
+
+
+def test_the_warm_start_experiment_on_the_shipped_table_charges_equal_cost(tmp_path) -> None:
+    """benchmarks/warm_start.py on the 2-D table (short fits = "small"), 2 seeds."""
+    url = f"journal:///{tmp_path / 'ws.log'}"
+    args = ["--table", str(ROOT / "hpo/tables/digits_mnist_cnn.json.gz")]
+    args += ["--space", str(ROOT / "conf/spaces/replay.yaml"), "--seeds", "0-1", "--top", "2"]
+    args += ["--small-trials", "6", "--big-trials", "6", "--small-epochs", "3"]
+    args += ["--big-epochs", "10", "--storage", url, "--out", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/warm_start.py"), *args],
+        cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "results.json").read_text())["per_seed"]
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "ws.log"))
+    )
+    for seed, row in enumerate(rows):
+        small = optuna.load_study(study_name=f"small/{seed}", storage=storage)
+        warm = optuna.load_study(study_name=f"warm/{seed}", storage=storage)
+        top = ranked(small)[:2]
+        assert [t.params for t in warm.trials[:2]] == [t.params for t in top]
+        assert [t.user_attrs["warm_start"] for t in warm.trials[:2]] == [
+            f"small/{seed}#{t.number}" for t in top
+        ]
+        spent = {
+            name: sum(t.user_attrs.get("wall_seconds", 0) for t in study.trials)
+            for name, study in (("small", small), ("warm", warm))
+        }
+        assert row["cost_seconds"] == pytest.approx(spent["small"] + spent["warm"])
+        for method in ("tpe", "random"):
+            baseline = optuna.load_study(study_name=f"{method}/{seed}", storage=storage)
+            seconds = [t.user_attrs.get("wall_seconds", 0) for t in baseline.trials]
+            assert sum(seconds) >= row["cost_seconds"] > sum(seconds[:-1])

@@ -68,6 +68,7 @@ def test_a_metric_list_makes_one_direction_per_metric_named_for_the_dashboard(st
         assert params == trial.user_attrs["n_params"]
         assert accuracy == max(row["val_acc"] for row in trial.user_attrs["curve"])
     assert "pruning is off" in stdout and "--pruner median is not used" in stdout
+    assert "--metric val_acc,n_params" in study.user_attrs["reproduce"]
     pareto = {t.number for t in study.best_trials}
     assert f"Pareto set (val_acc ↑, n_params ↓): {len(pareto)} trial(s)" in stdout
 
@@ -197,7 +198,7 @@ def test_hpo_report_on_a_multi_objective_comparison(tmp_path) -> None:
     """hpo compare with two objectives (real fits), then hpo report: fronts and hypervolumes."""
     write_space(tmp_path, SPACE)
     url = f"sqlite:///{tmp_path / 'cmp.db'}"
-    args = ["--experiment", "mo", "--methods", "nsga2,random", "--seeds", "0-1"]
+    args = ["--experiment", "mo", "--methods", "nsga2,random", "--seeds", "0-1", "--workers", "1"]
     args += ["--metric", METRIC, "--n-trials", "3", "--max-epochs", "1", "--space", "space.yaml"]
     compared = run_cli("hpo.compare", *args, "--storage", url, cwd=tmp_path)
     assert compared.returncode == 0, compared.stderr
