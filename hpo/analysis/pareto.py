@@ -47,17 +47,25 @@ class ParetoReport:
 
 
 def load(url: str, experiment: str) -> dict[tuple[str, int], optuna.Study]:
+    """The comparison's studies by (method, seed); {} if it has one objective (read from its
+    first study only, so a single-objective report pays one load here)."""
     storage = open_existing_storage(url)
+    names = experiment_studies(url, experiment)
+    if not names:
+        return {}
+    first = optuna.load_study(study_name=names[0][0], storage=storage)
+    if len(first.directions) < 2:
+        return {}
     return {
         (method, seed): optuna.load_study(study_name=name, storage=storage)
-        for name, method, seed in experiment_studies(url, experiment)
+        for name, method, seed in names
     }
 
 
 def pareto_report(url: str, experiment: str) -> ParetoReport | None:
     """The comparison's hypervolumes per method; None when its studies have one objective."""
     studies = load(url, experiment)
-    if not studies or len(next(iter(studies.values())).directions) < 2:
+    if not studies:
         return None
     first = next(iter(studies.values()))
     directions = [d.name.lower() for d in first.directions]
