@@ -12,6 +12,7 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
+from hpo.persist.internals import base_storage, study_id
 from hpo.search.warm_start import DONE_KEY, ranked
 from hpo.testing.helpers import ROOT, cli_env, run_cli, write_space
 
@@ -77,7 +78,8 @@ def test_a_resumed_study_does_not_enqueue_again(warm) -> None:
     assert len(study.trials) == 5
     assert "Warm start" not in resumed
     assert [t.user_attrs.get("warm_start") for t in study.trials[3:]] == [None, None]
-    assert study.system_attrs[DONE_KEY] == "small"
+    attrs = base_storage(study).get_study_system_attrs(study_id(study))
+    assert attrs[DONE_KEY] == "small"
 
 
 def test_a_multi_objective_source_ranks_its_pareto_set_first(tmp_path) -> None:
