@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import optuna
 import yaml
 
 from hpo.bench.compare import Benchmark, make_objective, sampler_seed
@@ -147,6 +148,7 @@ def main() -> None:
     p.add_argument("--out", default=None, help="write results.json here")
     p.add_argument("--storage", default=None, help="keep the studies (default: a temp journal)")
     args = p.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         storage = args.storage or f"journal:///{Path(tmp) / 'warm_start.log'}"
