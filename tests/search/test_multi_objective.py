@@ -18,6 +18,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from hpo.analysis.pareto import REFERENCE, pareto_report
+from hpo.config.metrics import create_metrics, metric_values
 from hpo.testing.helpers import cli_env, run_cli, write_space
 
 #: width changes n_params, so the two objectives conflict on a tiny fit.
@@ -214,3 +215,23 @@ def test_hpo_report_on_a_multi_objective_comparison(tmp_path) -> None:
     assert all(len(rows) == 2 for rows in summary["studies"].values())
     assert (out / "pareto_nsga2.png").stat().st_size > 0
     assert "Hypervolume per method" in (out / "report.md").read_text()
+
+
+def test_train_seconds_is_the_last_epoch_and_n_params_a_fact_of_the_fit() -> None:
+    curve = [{"val_acc": 0.5, "elapsed_s": 1.5}, {"val_acc": 0.7, "elapsed_s": 3.25}]
+    metrics = create_metrics("val_acc,train_seconds,n_params")
+    assert [m.direction for m in metrics] == ["maximize", "minimize", "minimize"]
+    assert metric_values(metrics, curve, {"n_params": 1234.0}) == [0.7, 3.25, 1234.0]
+
+
+def test_hpo_compare_refuses_a_single_objective_method_for_several_metrics(tmp_path) -> None:
+    db = tmp_path / "never.db"
+    args = ["compare", "--experiment", "mo", "--methods", "random,cmaes", "--metric", METRIC]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args, "--storage", f"sqlite:///{db}"],
+        cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    *lines, last = result.stderr.strip().splitlines()
+    assert json.loads(last) == {"code": 2, "heavy": []}
+    assert len(lines) == 1 and "--sampler cmaes searches one objective" in lines[0]
+    assert not db.exists()
