@@ -17,6 +17,28 @@ from hpo.persist.liveness import WORKER_KEY
 from hpo.search.summary import format_params, format_value
 
 
+def _best_lines(study: optuna.Study) -> list[str]:
+    """The best trial; a multi-objective study's Pareto set, one line per trial."""
+    count = len(study.directions)
+    names = study.metric_names or ([f"value{i}" for i in range(count)] if count > 1 else ["value"])
+    if len(study.directions) > 1:
+        pareto = sorted(study.best_trials, key=lambda t: t.number)
+        if not pareto:
+            return ["  Pareto set: — (no completed trial)"]
+        lines = [f"  Pareto set: {len(pareto)} trial(s)"]
+        for trial in pareto:
+            pairs = zip(names, trial.values, strict=True)
+            values = " ".join(f"{n} = {format_value(v)}" for n, v in pairs)
+            lines.append(f"    #{trial.number} {values}  {format_params(trial.params)}")
+        return lines
+    try:
+        best = study.best_trial
+    except ValueError:
+        return ["  best: — (no completed trial)"]
+    value = f"{names[0]} = {format_value(best.value)}"
+    return [f"  best: #{best.number} {value}  {format_params(best.params)}"]
+
+
 def describe_study(study: optuna.Study, stale: set[int]) -> list[str]:
     trials = study.get_trials(deepcopy=False)
     counts = {s: sum(t.state == s for t in trials) for s in TrialState}
@@ -24,13 +46,7 @@ def describe_study(study: optuna.Study, stale: set[int]) -> list[str]:
         f"{study.study_name}: {len(trials)} trials — "
         + ", ".join(f"{n} {s.name.lower()}" for s, n in counts.items() if n)
     ]
-    try:
-        best = study.best_trial
-        name = study.metric_names[0] if study.metric_names else "value"
-        value = f"{name} = {format_value(best.value)}"
-        lines.append(f"  best: #{best.number} {value}  {format_params(best.params)}")
-    except ValueError:
-        lines.append("  best: — (no completed trial)")
+    lines += _best_lines(study)
     for trial in trials:
         if trial.state != TrialState.RUNNING:
             continue

@@ -219,6 +219,8 @@ def _check_and_tag(study, job: Job, grid_info: dict[str, int] | None) -> None:
 def _best(study) -> str:
     try:
         return f"{study.best_value:.4g}"
+    except RuntimeError:  # several objectives: no single best value
+        return f"Pareto set of {len(study.best_trials)}"
     except ValueError:
         return "—"
 
@@ -233,6 +235,11 @@ def validate(bench: Benchmark, methods: list[str]) -> None:
 
     for name in methods:
         METHODS.check(name)
+    if "," in bench.config.metric:  # several objectives: only some samplers search them
+        from hpo.search.validate import check_objectives
+
+        for name in methods:
+            check_objectives(replace(bench.config, sampler=name))
     if "grid" in methods and bench.budget.unit == "seconds":
         trials_equivalent(bench.budget, bench.config.max_epochs)
     if bench.objective == "train":

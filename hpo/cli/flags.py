@@ -17,7 +17,9 @@ from hpo.persist.urls import STORAGE_HELP, default_storage
 d = RunConfig
 # fmt: off
 FLAGS: dict[str, dict[str, Any]] = {
-    "--sampler": dict(default=d.sampler, metavar="NAME", help="tpe, random, grid, cmaes, qmc, gp"),
+    "--sampler": dict(default=d.sampler, metavar="NAME",
+                      help="tpe, random, grid, cmaes, qmc, gp, nsga2 (several metrics: nsga2, "
+                      "tpe or random)"),
     "--pruner": dict(default=d.pruner, metavar="NAME",
                      help="median, percentile, hyperband, asha, none (default %(default)s)"),
     "--pruner-startup": dict(type=int, default=d.pruner_startup, metavar="N",
@@ -39,7 +41,8 @@ FLAGS: dict[str, dict[str, Any]] = {
                     help="search space file (default %(default)s)"),
     "--metric": dict(default=d.metric, metavar="NAME",
                      help="val_acc (maximise, default), val_loss (minimise) or time_to_acc:0.97 "
-                     "(needs --cap)"),
+                     "(needs --cap); several, comma-separated, for a multi-objective study: "
+                     "val_acc,train_seconds or val_acc,n_params (no pruning)"),
     "--cap": dict(default=None, metavar="LIMIT",
                   help="time_to_* metrics: seconds (120) or epochs (15ep); unreached trials "
                   "score it"),
@@ -89,6 +92,14 @@ FLAGS: dict[str, dict[str, Any]] = {
     "--test": dict(action="store_true",
                    help="evaluate each completed trial on the test split (trial attrs "
                    "test_acc, test_loss)"),
+    "--warm-start-from": dict(metavar="STUDY",
+                              help="run the best configurations of STUDY (e.g. a smaller model's) "
+                              "first, once; only parameters of this space, clipped to it"),
+    "--warm-start-top": dict(type=int, default=d.warm_start_top, metavar="K",
+                             help="how many of STUDY's best COMPLETE trials (default "
+                             "%(default)s; a multi-objective STUDY: its Pareto set first)"),
+    "--warm-start-storage": dict(metavar="URL",
+                                 help="the storage holding STUDY (default: --storage)"),
 }
 # fmt: on
 

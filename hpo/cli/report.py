@@ -6,7 +6,8 @@
 Reads the trials; the one thing it writes to the storage is the report itself: report.html is
 attached to every study of the comparison as an artifact, linked from the study's note, so the
 dashboard leads from any of those studies to it. (`--retrain` trains the best configurations
-again, outside the storage.)
+again, outside the storage.) A comparison with several objectives (`--metric val_acc,n_params`)
+is reported by its Pareto fronts and each method's hypervolume instead.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def main(argv: list[str], prog: str) -> int:
     out = Path(args.out or f"reports/{experiment}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a directory")
+    if _multi_objective_report(args.storage, experiment, out, args.no_plots):
+        if args.retrain:
+            print(
+                "--retrain: skipped, a multi-objective comparison has no single best trial; "
+                "retrain one with `hpo best --trial N -o t.yaml` and `hpo retrain --params t.yaml`"
+            )
+        return 0
     runs = load_runs(args.storage, experiment)
     report = collect(runs, args.storage, experiment, args.target, args.reference)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,3 +78,24 @@ def main(argv: list[str], prog: str) -> int:
     print(f"Report: {out / 'report.md'} and {out / 'report.html'}")
     print(f"Attached to the {studies} studies of {experiment!r} (their Artifacts and notes).")
     return 0
+
+
+def _multi_objective_report(storage: str, experiment: str, out: Path, no_plots: bool) -> bool:
+    """A comparison with several objectives: Pareto fronts and hypervolumes (hpo.analysis.pareto)
+    instead of best values; False if it has one objective."""
+    from hpo.analysis import pareto
+    from hpo.analysis.publish import publish
+
+    report = pareto.pareto_report(storage, experiment)
+    if report is None:
+        return False
+    out.mkdir(parents=True, exist_ok=True)
+    if not no_plots:
+        pareto.draw_fronts(report, out)
+    pareto.write(report, out)
+    studies = publish(storage, experiment, out / "report.html")
+    for line in pareto.findings(report):
+        print(line)
+    print(f"Report: {out / 'report.md'} and {out / 'report.html'}")
+    print(f"Attached to the {studies} studies of {experiment!r} (their Artifacts and notes).")
+    return True

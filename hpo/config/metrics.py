@@ -3,6 +3,7 @@
 metric = create_metric("val_acc")       # or "val_loss"; "name:arg" passes an argument
 metric.value(curve)                      # curve: one dict of logged values per epoch
 create_metric("time_to_acc:0.97", cap="120")   # seconds to 97 % train accuracy, capped
+metrics = create_metrics("val_acc,n_params")   # several objectives: a multi-objective study
 """
 
 from __future__ import annotations
@@ -39,15 +40,23 @@ class Metric:
     #: (value, why) of a trial stopped early, when its last reported `monitor` value is not in
     #: the metric's unit (hpo.search.callbacks.pruned_value); None: Optuna's default is right
     pruned: Callable[[Curve], tuple[float, str] | None] = NO_PRUNED_VALUE
+    #: a cost of the fit that is no accuracy: only a second objective (val_acc,n_params)
+    secondary: bool = False
 
 
 METRICS = Registry(
     "metric",
     {
         name: f"hpo.config.metrics:{name}"
-        for name in ("val_acc", "val_loss", "time_to_acc", "time_to_val_acc")
+        for name in (
+            "val_acc", "val_loss", "time_to_acc", "time_to_val_acc", "train_seconds", "n_params"
+        )
     },
-)
+)  # fmt: skip
+
+#: Metrics that may not be in a list of several objectives: their value is capped and pruned
+#: by hand (hpo.search.callbacks.pruned_value), which assumes one objective.
+SINGLE_ONLY = ("time_to_acc", "time_to_val_acc")
 
 
 def create_metric(spec: str, cap: str | None = None) -> Metric:
@@ -59,6 +68,45 @@ def create_metric(spec: str, cap: str | None = None) -> Metric:
     if cap is not None:
         raise UsageError(f"--cap applies to time_to_* metrics only, not to {name}")
     return factory(arg or None)
+
+
+def create_metrics(spec: str, cap: str | None = None) -> list[Metric]:
+    """'val_acc' → one metric; 'val_acc,train_seconds' → one per objective, in that order.
+
+    A list names each metric once and holds no time_to_* metric; its first metric is a goal
+    (val_acc, val_loss), not a cost (train_seconds, n_params): the study's checkpoints and
+    artifacts call the trial best by it."""
+    names = [part.strip() for part in spec.split(",")]
+    if len(names) > 1:
+        _check_list(names)
+    metrics = [create_metric(name, cap) for name in names]
+    if metrics[0].secondary:
+        goal = next((m.name for m in metrics if not m.secondary), "val_acc")
+        raise UsageError(
+            f"--metric {spec}: {metrics[0].name} is a cost, not a goal; name a goal first, "
+            f"e.g. --metric {goal},{metrics[0].name}"
+        )
+    return metrics
+
+
+def _check_list(names: list[str]) -> None:
+    for name in names:
+        if not name:
+            raise UsageError("--metric has an empty name: separate metrics with one comma")
+        if name.partition(":")[0] in SINGLE_ONLY:
+            raise UsageError(
+                f"--metric: {name} cannot be one of several objectives (its capped value "
+                "assumes one); use it alone or pick val_acc, val_loss, train_seconds, n_params"
+            )
+        METRICS.check(name.partition(":")[0])
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UsageError(f"--metric names {repeated[0]} twice; give each objective once")
+
+
+def metric_values(metrics: Sequence[Metric], curve: Curve, facts: dict[str, float]) -> list[float]:
+    """Each metric's value: from the epoch curve, or (n_params) a fact of the fit."""
+    return [facts[m.name] if m.name in facts else m.value(curve) for m in metrics]
 
 
 def _finite(curve: Curve, key: str) -> list[float]:
@@ -175,3 +223,21 @@ def time_to_acc(arg: str | None, cap: str | None = None) -> Metric:
 def time_to_val_acc(arg: str | None, cap: str | None = None) -> Metric:
     """Like time_to_acc, on validation accuracy: time_to_val_acc:0.95 --cap 10ep (minimise)."""
     return _time_to("val_acc", "time_to_val_acc", arg, cap)
+
+
+def train_seconds(arg: str | None) -> Metric:
+    """Training seconds up to the last epoch (minimise; pair it: val_acc,train_seconds)."""
+    _no_argument("train_seconds", arg)
+    return Metric(
+        "train_seconds",
+        "minimize",
+        "val_loss",
+        lambda c: max(_finite(c, "elapsed_s"), default=math.inf),
+        secondary=True,
+    )
+
+
+def n_params(arg: str | None) -> Metric:
+    """Trainable parameters of the network (minimise; pair it: val_acc,n_params)."""
+    _no_argument("n_params", arg)
+    return Metric("n_params", "minimize", "val_loss", lambda c: math.inf, secondary=True)

@@ -56,6 +56,9 @@ class RunConfig:
     artifacts: bool = True  # curve PNGs, best checkpoint, confusion matrix (persist.artifacts)
     loggers: str = ""  # "csv", "tensorboard" or both, comma-separated: per-trial logs in studies/
     test: bool = False  # evaluate each completed trial on the test split (trial attr test_acc)
+    warm_start_from: str | None = None  # a study whose best configurations run first (once)
+    warm_start_top: int = 5  # how many of them
+    warm_start_storage: str | None = None  # its storage (default: this run's)
 
     @property
     def name(self) -> str:
@@ -119,6 +122,14 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(f"--limit-batches must be positive, got {config.limit_batches}")
     logger_kinds(config.loggers)
     parse_amount(config.checkpoint_every, "--checkpoint-every", allow_zero=True)
+    if config.warm_start_top < 1:
+        raise UsageError(f"--warm-start-top must be at least 1, got {config.warm_start_top}")
+    if (
+        config.warm_start_from is not None
+        and config.warm_start_from == config.name
+        and (config.warm_start_storage in (None, config.storage))
+    ):
+        raise UsageError("--warm-start-from names this study itself; name another study")
     check_liveness(config.heartbeat_interval, config.grace_period, config.max_retry)
 
 

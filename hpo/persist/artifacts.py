@@ -47,11 +47,12 @@ def upload(store: FileSystemArtifactStore, path: Path, owner: optuna.Trial | opt
 
 
 def improves(study: optuna.Study, value: float) -> bool:
-    """Whether `value` beats every COMPLETE trial of the study so far."""
+    """Whether `value` beats every COMPLETE trial of the study so far (by the first objective
+    of a multi-objective study)."""
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not done:
+    values = [t.values[0] for t in done if t.values]
+    if not values:
         return True
-    values = [t.value for t in done if t.value is not None]
-    if study.direction == optuna.study.StudyDirection.MAXIMIZE:
+    if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE:
         return value > max(values)
     return value < min(values)

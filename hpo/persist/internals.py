@@ -9,7 +9,8 @@
 - heartbeats: `heartbeat_enabled`, `stale_trial_ids`, `heartbeat` (the thread `optimize()`
   runs, for trials run outside it), `beat` (one heartbeat, for a trial awaiting its tell), and
   `HeartbeatJournalStorage`, which implements Optuna's private `BaseHeartbeat` interface for
-  JournalStorage.
+  JournalStorage;
+- `hypervolume`: Optuna's exact hypervolume (its public API only plots it).
 
 Optuna 5.0 implements heartbeats only for RDBStorage, so a worker killed while running a trial on
 a journal storage leaves that trial RUNNING forever. Our rule for journals, written by hand
@@ -32,7 +33,7 @@ import contextlib
 import copy
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import optuna
@@ -120,7 +121,10 @@ def set_user_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
 
 
 def tell(
-    study: optuna.Study, trial: optuna.Trial, value: float | None, state: TrialState
+    study: optuna.Study,
+    trial: optuna.Trial,
+    value: float | Sequence[float] | None,
+    state: TrialState,
 ) -> FrozenTrial:
     """`study.tell(trial, value or state, skip_if_finished=True)` as `optimize` tells: the
     trial is read once before and once after, not twice before (`Study.tell` validates it
@@ -214,3 +218,11 @@ def last_sign_of_life(trial: FrozenTrial) -> float:
     started = trial.datetime_start
     start = started.timestamp() if started is not None else time.time()
     return max(float(trial.system_attrs.get(HEARTBEAT_KEY, start)), start)
+
+
+def hypervolume(losses: Any, reference: Any) -> float:
+    """The hypervolume of points to minimise (rows of `losses`) up to `reference`: Optuna's
+    exact computation (WFG; 2-D by a sweep), which `plot_hypervolume_history` uses."""
+    from optuna._hypervolume import compute_hypervolume
+
+    return float(compute_hypervolume(losses, reference))

@@ -21,7 +21,7 @@ import optuna
 import yaml
 
 from hpo import __version__
-from hpo.config.metrics import create_metric, parse_cap
+from hpo.config.metrics import create_metrics, parse_cap
 from hpo.config.run import RunConfig
 from hpo.config.space import CategoricalParam, SearchSpace
 from hpo.persist.artifacts import default_artifact_dir
@@ -58,10 +58,14 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def metric_labels(config: RunConfig) -> list[str]:
+    """Each objective's name in the dashboard: `val_acc`, or `time_to_acc:0.97 [seconds]`."""
+    names = [metric.name for metric in create_metrics(config.metric, config.cap)]
+    return [f"{n} [{parse_cap(config.cap).unit}]" if config.cap else n for n in names]
+
+
 def metric_label(config: RunConfig) -> str:
-    """The objective's name in the dashboard: `val_acc`, or `time_to_acc:0.97 [seconds]`."""
-    name = create_metric(config.metric, config.cap).name
-    return f"{name} [{parse_cap(config.cap).unit}]" if config.cap else name
+    return ", ".join(metric_labels(config))
 
 
 def readable_attrs(config: RunConfig, space: SearchSpace) -> dict[str, Any]:
@@ -72,7 +76,12 @@ def readable_attrs(config: RunConfig, space: SearchSpace) -> dict[str, Any]:
         "sampler": config.sampler,
         "pruner": f"{config.pruner} ({config.pruner_startup} start-up trials, "
         f"{config.pruner_warmup} warm-up epochs)",
-        "metric": f"{metric_label(config)}, {create_metric(config.metric, config.cap).direction}",
+        "metric": "; ".join(
+            f"{label}, {metric.direction}"
+            for label, metric in zip(
+                metric_labels(config), create_metrics(config.metric, config.cap), strict=True
+            )
+        ),
         "max_epochs": config.max_epochs,
         "seed": config.seed,
         "n_trials": config.n_trials,
@@ -99,7 +108,7 @@ def _describe_param(param: Any) -> str:
 
 def name_and_describe(study: optuna.Study, config: RunConfig, space: SearchSpace) -> None:
     """What both kinds of study carry: the metric's name, readable attrs, versions."""
-    study.set_metric_names([metric_label(config)])
+    study.set_metric_names(metric_labels(config))
     for key, value in readable_attrs(config, space).items():
         study.set_user_attr(key, value)
     study.set_user_attr("versions", library_versions())

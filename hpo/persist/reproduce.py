@@ -67,6 +67,8 @@ def _flag(name: str, value: Any) -> list[str]:
     if name == "artifacts":
         return [] if value else ["--no-artifacts"]
     flag = f"--{name.replace('_', '-')}"
+    if name == "warm_start_storage":  # a URL: absolute, never its password
+        return [flag, redact(absolute_url(value), mask=None)]
     if isinstance(value, bool):
         return [flag] if value else []
     return [flag, _portable(value, name == "space") if name in PATHS else str(value)]

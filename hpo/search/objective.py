@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +21,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from optuna_integration import PyTorchLightningPruningCallback
 
 from hpo.config.amounts import parse_amount
-from hpo.config.metrics import NEVER_DONE, NO_PRUNED_VALUE, Metric, create_metric
+from hpo.config.metrics import NEVER_DONE, NO_PRUNED_VALUE, Metric, create_metrics, metric_values
 from hpo.config.run import RunConfig
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
@@ -41,6 +42,9 @@ from hpo.train.fit import Built, build, make_trainer, score_on_test_split
 from hpo.train.loggers import trial_loggers
 from hpo.train.routing import route
 
+#: A trial's value, or its values (one per objective) in a multi-objective study.
+Values = float | tuple[float, ...]
+
 
 class Objective:
     """Optuna objective: each call trains one configuration sampled from `space`."""
@@ -48,16 +52,24 @@ class Objective:
     def __init__(self, config: RunConfig, space: SearchSpace) -> None:
         self.config = config
         self.space = space
-        self.metric: Metric = create_metric(config.metric, config.cap)
+        #: a multi-objective study's metrics, in order; empty for one objective
+        self.objectives: list[Metric] = create_metrics(config.metric, config.cap)
+        self.metric: Metric = self.objectives[0]
+        if len(self.objectives) == 1:
+            self.objectives = []
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> Values:
         params = self.space.suggest(trial)
-        return run_repeats(trial, params, self.config, self.metric)
+        return run_repeats(trial, params, self.config, self.metric, self.objectives)
 
 
 def run_repeats(
-    trial: optuna.Trial, params: dict[str, Any], config: RunConfig, metric: Metric
-) -> float:
+    trial: optuna.Trial,
+    params: dict[str, Any],
+    config: RunConfig,
+    metric: Metric,
+    objectives: Sequence[Metric] = (),
+) -> Values:
     """`repeats: k` (seed 004): fit the configuration k times with seeds seed, seed+1, … (weights,
     shuffling and seeded splits); the value is the mean, each repeat's value is kept in the trial
     attr `repeat_values`. A pruned or failed repeat ends the trial."""
@@ -65,25 +77,33 @@ def run_repeats(
     if repeats < 1:
         raise UsageError(f"repeats must be at least 1, got {repeats}")
     if repeats == 1:
-        return run_trial(trial, params, config, metric)
+        return run_trial(trial, params, config, metric, objectives)
     start, values = time.perf_counter(), []
     for k in range(repeats):
-        values.append(run_trial(trial, params, replace(config, seed=config.seed + k), metric))
+        seeded = replace(config, seed=config.seed + k)
+        values.append(run_trial(trial, params, seeded, metric, objectives))
         trial.set_user_attr("repeat_values", values)
     trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
+    if objectives:
+        return tuple(sum(column) / len(values) for column in zip(*values, strict=True))
     return sum(values) / len(values)
 
 
 def run_trial(
-    trial: optuna.Trial, params: dict[str, Any], config: RunConfig, metric: Metric
-) -> float:
+    trial: optuna.Trial,
+    params: dict[str, Any],
+    config: RunConfig,
+    metric: Metric,
+    objectives: Sequence[Metric] = (),
+) -> Values:
     """Fit one configuration, reporting `metric.monitor` each epoch to the pruner.
 
     Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss diverged:
     DivergenceStop ends such a fit), or FAIL; `stop_reason` says which. The trial is
     checkpointed every --checkpoint-every and on SIGTERM/SIGINT, which then raises
     `signals.Interrupted` after the current batch; a retried trial resumes from its
-    predecessor's checkpoint."""
+    predecessor's checkpoint. With `objectives` (a multi-objective study, `metric` first) it
+    returns one value per objective and nothing is pruned: Optuna's pruners take one value."""
     built = build(params, config)
     curve = EpochCurve()
     resume = resume_point(trial, curve.state_key)
@@ -95,7 +115,7 @@ def run_trial(
     directory = trial_dir(root, trial.study.study_name, trial.number)
     callbacks: list[pl.Callback] = [
         curve,  # first, so an epoch the pruner stops is still recorded
-        PyTorchLightningPruningCallback(trial, monitor=metric.monitor),
+        *([] if objectives else [PyTorchLightningPruningCallback(trial, metric.monitor)]),
         DivergenceStop(built.datamodule.num_classes),
         TrialCheckpoint(trial, directory, every),
         StopOnSignal(),  # after TrialCheckpoint, which saves first
@@ -109,7 +129,8 @@ def run_trial(
         callbacks.append(TrialArtifacts(trial, curve, metric, artifact_store(config.storage)))
     trainer = make_trainer(config, callbacks, trial_loggers(config, trial.number, params))
     if resume is not None:
-        resume.report_to(trial)  # before fit: the pruner reports only the epochs trained now
+        if not objectives:
+            resume.report_to(trial)  # before fit: the pruner reports only the epochs trained now
         trial.set_user_attr(
             "resumed_from", {"checkpoint": str(resume.path), "epochs": len(resume.epochs)}
         )
@@ -144,6 +165,9 @@ def run_trial(
     if config.test:  # test-split scores, as attrs (never the objective)
         scores = score_on_test_split(trainer, built)
         set_user_attrs(trial, {key: round(value, 6) for key, value in scores.items()})
+    if objectives:
+        facts = {"n_params": float(built.n_params)}
+        return tuple(metric_values(objectives, curve.rows, facts))
     return metric.value(curve.rows)
 
 

@@ -65,7 +65,7 @@ class TrialJob:
 @dataclass(frozen=True)
 class JobResult:
     number: int
-    value: float | None = None
+    value: float | Sequence[float] | None = None  # one per metric when there are several
     state: TrialState | None = None  # how it ended; None if interrupted or crashed
     interrupted: int | None = None  # the signal, if the trial was stopped and re-queued
     crashed: str | None = None  # its worker died (the trial is re-queued by the next sweep)

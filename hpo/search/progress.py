@@ -11,11 +11,17 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
-from hpo.search.summary import format_params, format_seconds, summary_text
+from hpo.search.summary import (
+    format_params,
+    format_seconds,
+    format_value,
+    pareto_text,
+    summary_text,
+)
 
 
 def trial_line(trial: FrozenTrial, metric: str) -> str:
-    value = "—" if trial.value is None else f"{trial.value:.4f}"
+    value = "—" if trial.values is None else ",".join(_value(v) for v in trial.values)
     if trial.state == TrialState.PRUNED and trial.intermediate_values:
         value = f"({trial.intermediate_values[max(trial.intermediate_values)]:.4f})"
     epochs = trial.user_attrs.get("epochs", "?")
@@ -28,6 +34,10 @@ def trial_line(trial: FrozenTrial, metric: str) -> str:
     if trial.state == TrialState.FAIL or reason.startswith("diverged"):
         line += f"  [{reason}]"
     return line
+
+
+def _value(value: float) -> str:
+    return f"{value:.4f}" if abs(value) < 10 else format_value(value)
 
 
 class ConsoleProgress:
@@ -57,8 +67,7 @@ class ConsoleProgress:
             return
         elapsed = time.monotonic() - self.start
         eta = elapsed / self.ran * max(self.total - self.done, 0)
-        best = _best(study)
-        best_text = f"best {best.value:.4f} (#{best.number})" if best else "best —"
+        best_text = _best_text(study)
         self.bar.set_postfix_str(best_text)
         tqdm.write(
             f"[{min(self.done, self.total):>3d}/{self.total}] {trial_line(trial, self.metric)}"
@@ -77,7 +86,20 @@ def _best(study: optuna.Study) -> FrozenTrial | None:
         return None
 
 
+def _best_text(study: optuna.Study) -> str:
+    if len(study.directions) > 1:
+        return f"Pareto set {len(study.best_trials)} trial(s)"
+    best = _best(study)
+    return f"best {best.value:.4f} (#{best.number})" if best else "best —"
+
+
 def summary(study: optuna.Study, metric: str) -> str:
-    """Counts by state and the best trial with its parameters, as printed at the end."""
+    """Counts by state and the best trial with its parameters (a multi-objective study: its
+    Pareto set), as printed at the end."""
     counts = Counter(t.state.name for t in study.get_trials(deepcopy=False))
-    return summary_text(study.study_name, counts, metric, _best(study))
+    if len(study.directions) == 1:
+        return summary_text(study.study_name, counts, metric, _best(study))
+    head = summary_text(study.study_name, counts, metric, None).splitlines()[0]
+    names = study.metric_names or [f"objective {i}" for i in range(len(study.directions))]
+    directions = [d.name for d in study.directions]
+    return head + "\n" + pareto_text(names, directions, study.best_trials)

@@ -12,9 +12,12 @@ SAMPLERS = Registry(
     "sampler",
     {
         name: f"hpo.search.samplers:{name}"
-        for name in ("tpe", "random", "grid", "cmaes", "qmc", "gp")
+        for name in ("tpe", "random", "grid", "cmaes", "qmc", "gp", "nsga2")
     },
 )
+
+#: The samplers that search several objectives at once (`--metric val_acc,train_seconds`).
+MULTI_OBJECTIVE = ("nsga2", "tpe", "random")
 
 PRUNERS = Registry(
     "pruner",

@@ -21,7 +21,7 @@ from hpo.persist.quick_read import read_sqlite_study
 from hpo.persist.urls import file_path, redact, scheme_of
 from hpo.search.logs import quiet_libraries
 from hpo.search.summary import summary_text
-from hpo.search.validate import preflight, validate
+from hpo.search.validate import check_objectives, preflight, validate
 from hpo.train import signals
 
 if TYPE_CHECKING:
@@ -42,6 +42,12 @@ def run(config: RunConfig, command: str) -> int:
 def _run(config: RunConfig, command: str) -> int:
     space = validate(config)
     say = (lambda *_: None) if config.quiet else print
+    objectives = check_objectives(config)
+    if objectives > 1 and config.pruner != "none":
+        say(
+            f"Note: pruning is off: this study has {objectives} objectives ({config.metric}) "
+            f"and Optuna's pruners judge one, so --pruner {config.pruner} is not used."
+        )
     finished = finished_summary(config, space)
     if finished is not None:
         done, text = finished
@@ -50,6 +56,10 @@ def _run(config: RunConfig, command: str) -> int:
         print(text)
         print(f"Inspect it:  {dashboard_command(config.storage)}")
         return 0
+    if config.warm_start_from is not None:
+        from hpo.search.warm_start import source_study
+
+        source_study(config)  # a missing source is one line before torch loads
     workers = worker_count(config.workers, config.n_trials)
     if workers == 1:
         preflight(config, space)
@@ -73,10 +83,10 @@ def _train(
     from hpo.search.progress import ConsoleProgress, summary
     from hpo.search.study import open_study
 
-    study = open_study(config, space, command)
+    say(header(config, space, len(pool.processes) if pool else 1))
+    study = open_study(config, space, command, say=say)
     describe_study(study, config, space, command)
     done = counted_trials(study)
-    say(header(config, space, len(pool.processes) if pool else 1))
     if done >= config.n_trials:
         print(already_done(config, done))
     elif done:
@@ -182,9 +192,11 @@ def _finished_through_optuna(config: RunConfig, space: SearchSpace) -> tuple[int
 
 def header(config: RunConfig, space: SearchSpace, workers: int | None = None) -> str:
     at_once = f", {workers} trials at a time" if workers and workers > 1 else ""
+    several = "," in config.metric
+    pruner = f"objectives {config.metric}, no pruner" if several else f"{config.pruner} pruner"
     return (
         f"Study {config.name!r} in {redact(config.storage)}: {config.sampler} sampler, "
-        f"{config.pruner} pruner, {config.dataset}/{config.model}, ≤{config.max_epochs} epochs "
+        f"{pruner}, {config.dataset}/{config.model}, ≤{config.max_epochs} epochs "
         f"per trial{at_once}; searching {', '.join(space.params)}"
     )
 

@@ -71,3 +71,10 @@ def qmc(space: SearchSpace, seed: int) -> BaseSampler:
 def gp(space: SearchSpace, seed: int) -> BaseSampler:
     """Gaussian-process Bayesian optimisation (slow per trial beyond a few hundred trials)."""
     return optuna.samplers.GPSampler(seed=seed)
+
+
+def nsga2(space: SearchSpace, seed: int) -> BaseSampler:
+    """NSGA-II genetic search for several objectives; generations of 10 trials.
+
+    Optuna's default population (50) would leave a 30-trial study one random generation."""
+    return optuna.samplers.NSGAIISampler(population_size=10, seed=seed)

@@ -9,10 +9,12 @@ worker index under the study lock, which gives it its own sampler seed (hpo.sear
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import optuna
 
 from hpo import __version__
-from hpo.config.metrics import create_metric
+from hpo.config.metrics import create_metrics
 from hpo.config.run import RunConfig, identity_differences
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
@@ -22,6 +24,7 @@ from hpo.persist.storages import Liveness, open_storage
 from hpo.persist.urls import redact
 from hpo.search.pruners import PrunerSettings, create_pruner
 from hpo.search.samplers import create_sampler, resumed_seed
+from hpo.search.warm_start import source_study, warm_start
 
 
 def liveness_of(config: RunConfig) -> Liveness:
@@ -46,30 +49,32 @@ def open_study(
     command: str,
     sampler_seed: int | None = None,
     claim_seed: bool = True,
+    say: Callable[[str], None] = print,
 ) -> optuna.Study:
     """Create the study, or load it after checking it was created with this configuration.
 
     `sampler_seed` (default: the run's seed) lets a comparison give each sampler its own seed;
-    `claim_seed=False` for a process that runs no trial (the --workers parent)."""
+    `claim_seed=False` for a process that runs no trial (the --workers parent). A
+    --warm-start-from study is checked before anything is created; its configurations are
+    enqueued once (hpo.search.warm_start), the lines saying so passed to `say`."""
+    source = source_study(config) if config.warm_start_from else None
     storage = open_storage(config.storage, liveness_of(config))
     existing = config.name in optuna.get_all_study_names(storage)
     if existing:
         check_same_identity(
             optuna.load_study(study_name=config.name, storage=storage), config, space
         )
+    metrics = create_metrics(config.metric, config.cap)
     study = optuna.create_study(
         storage=storage,
         study_name=config.name,
-        pruner=create_pruner(
-            config.pruner,
-            PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs),
-        ),
-        direction=create_metric(config.metric, config.cap).direction,
+        pruner=study_pruner(config, len(metrics)),
+        directions=[metric.direction for metric in metrics],
         load_if_exists=True,
     )
     if not existing:
         study.set_user_attr("identity", config.identity(space))
-        study.set_user_attr("config", {**config.to_dict(), "storage": redact(config.storage)})
+        study.set_user_attr("config", stored_config(config))
         study.set_user_attr("command", command)
         study.set_user_attr("hpo_version", __version__)
     # Every process joining the study gets its own sampler seed (the first one the study's):
@@ -77,7 +82,24 @@ def open_study(
     seed = config.seed if sampler_seed is None else sampler_seed
     index = 0 if config.sampler == "grid" or not claim_seed else claim_worker_index(study)
     study.sampler = create_sampler(config.sampler, space, resumed_seed(seed, index))
+    if source is not None:
+        for line in warm_start(study, source, config.warm_start_top, space):
+            say(line)
     return study
+
+
+def stored_config(config: RunConfig) -> dict:
+    """The run's settings as stored on the study: storage URLs without their passwords."""
+    urls = {"storage": config.storage, "warm_start_storage": config.warm_start_storage}
+    return {**config.to_dict(), **{k: redact(v) for k, v in urls.items() if v is not None}}
+
+
+def study_pruner(config: RunConfig, objectives: int) -> optuna.pruners.BasePruner:
+    """The configured pruner; none for several objectives (Optuna's pruners take one value)."""
+    if objectives > 1:
+        return optuna.pruners.NopPruner()
+    settings = PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs)
+    return create_pruner(config.pruner, settings)
 
 
 def claim_worker_index(study: optuna.Study) -> int:

@@ -3,7 +3,7 @@ Imports nothing heavy, so a finished study is summarised before Optuna or torch 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -48,4 +48,30 @@ def summary_text(
         f"{best.user_attrs.get('wall_seconds', 0):.1f} s)"
     )
     lines += [f"  {name}: {format_value(value)}" for name, value in best.params.items()]
+    return "\n".join(lines)
+
+
+class TrialLike(Protocol):
+    number: int
+    values: list[float] | None
+    params: dict[str, Any]
+
+
+def pareto_text(
+    metrics: Sequence[str], directions: Sequence[str], pareto: Sequence[TrialLike]
+) -> str:
+    """A multi-objective study's Pareto set: one line per trial, its values and parameters."""
+    goals = ", ".join(
+        f"{name} {'↑' if d.lower() == 'maximize' else '↓'}"
+        for name, d in zip(metrics, directions, strict=True)
+    )
+    if not pareto:
+        return "No trial has completed yet."
+    lines = [f"Pareto set ({goals}): {len(pareto)} trial(s) no other trial beats on every metric"]
+    for trial in sorted(pareto, key=lambda t: t.number):
+        values = " ".join(
+            f"{name}={format_value(v)}"
+            for name, v in zip(metrics, trial.values or [], strict=True)
+        )
+        lines.append(f"  #{trial.number}: {values}  {format_params(trial.params)}")
     return "\n".join(lines)

@@ -30,7 +30,7 @@ _logger = logging.getLogger("optuna")
 def run_asked_trial(
     study: optuna.Study,
     trial: optuna.Trial,
-    objective: Callable[[optuna.Trial], float],
+    objective: Callable[[optuna.Trial], float | Sequence[float]],
     earlier: Sequence[FrozenTrial] | None = None,
 ) -> FrozenTrial:
     """Train `trial` and tell its end; returns it as stored (see `train_asked_trial`). A trial
@@ -42,9 +42,9 @@ def run_asked_trial(
 def train_asked_trial(
     study: optuna.Study,
     trial: optuna.Trial,
-    objective: Callable[[optuna.Trial], float],
+    objective: Callable[[optuna.Trial], float | Sequence[float]],
     earlier: Sequence[FrozenTrial] | None = None,
-) -> tuple[float | None, TrialState]:
+) -> tuple[float | Sequence[float] | None, TrialState]:
     """Train `trial` and return how it ended (value, state), without telling it. Its pruner
     judges it against the finished trials among `earlier` (default: the study's, read when it
     first reports). A SIGTERM/SIGINT fails and re-queues it (to resume from its checkpoint)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hpo.config.metrics import create_metric
+from hpo.config.metrics import create_metrics
 from hpo.config.presets import Preset
 from hpo.config.run import RunConfig, check_run_values
 from hpo.config.space import SearchSpace
-from hpo.persist.urls import check_storage_url
-from hpo.search.registries import PRUNERS, SAMPLERS
+from hpo.errors import UsageError
+from hpo.persist.urls import check_existing_storage, check_storage_url
+from hpo.search.registries import MULTI_OBJECTIVE, PRUNERS, SAMPLERS
 from hpo.train.registries import DATASETS, MODELS
 from hpo.train.routing import check_names, check_values
 
@@ -28,11 +29,25 @@ def validate(config: RunConfig) -> SearchSpace:
     PRUNERS.check(config.pruner)
     MODELS.check(config.model)
     DATASETS.check(config.dataset)
-    create_metric(config.metric, config.cap)
+    check_objectives(config)
     check_storage_url(config.storage)
+    if config.warm_start_storage is not None:
+        check_existing_storage(config.warm_start_storage)
     space = config.load_space()
     check_space(space, config.model, config.dataset)
     return space
+
+
+def check_objectives(config: RunConfig) -> int:
+    """The metrics (one, or several for a multi-objective study) and a sampler that can search
+    them; returns how many objectives there are."""
+    count = len(create_metrics(config.metric, config.cap))
+    if count > 1 and config.sampler not in MULTI_OBJECTIVE:
+        raise UsageError(
+            f"--sampler {config.sampler} searches one objective; with several metrics "
+            f"(--metric {config.metric}) use one of: {', '.join(MULTI_OBJECTIVE)}"
+        )
+    return count
 
 
 def check_space(space: SearchSpace, model: str, dataset: str) -> None:
