@@ -107,8 +107,21 @@ def checkpoint_position(directory: Path) -> tuple[int, int]:
     return loader["epoch"], loader["served"]
 
 
-@pytest.mark.parametrize("point", POINTS)
-@pytest.mark.parametrize("kind", SIGNALS)
+#: One point per kind by default (each case is two processes that import torch); the other six
+#: are `slow`, run by CI (about 3 min each on a loaded 2-core machine).
+DEFAULT = {
+    ("SIGTERM", "after-epoch-1"),
+    ("SIGINT", "mid-epoch-2"),
+    ("kill-9", "last-batch-of-epoch-3"),
+}
+CASES = [
+    pytest.param(kind, point, marks=() if (kind, point) in DEFAULT else pytest.mark.slow)
+    for kind in SIGNALS
+    for point in POINTS
+]
+
+
+@pytest.mark.parametrize("kind,point", CASES)
 def test_resumed_trial_equals_the_uninterrupted_one(
     tmp_path: Path, uninterrupted: FrozenTrial, kind: str, point: str
 ) -> None:
