@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from hpo.config.run import RunConfig
-from hpo.errors import UsageError
+from hpo.errors import UsageError, one_line
 from hpo.persist.urls import STORAGE_HELP, default_storage
 
 EXIT_USAGE = 2
@@ -23,7 +23,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr (no usage block), exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 
 def first_line(doc: str | None) -> str:

@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
+from hpo.config.paths import is_file
 from hpo.config.run import PROJECT_ROOT, RunConfig
+from hpo.config.yaml_files import read_yaml
 from hpo.errors import UsageError, unknown_choice
 
 PRESET_DIR = PROJECT_ROOT / "conf" / "presets"
@@ -37,28 +39,29 @@ def preset_names() -> list[str]:
 def preset_path(name: str) -> Path:
     """A preset by name (conf/presets/NAME.yaml) or by path to a YAML file."""
     path = Path(name)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
+    if path.suffix in (".yaml", ".yml") and is_file(path):
         return path
     candidate = PRESET_DIR / f"{name}.yaml"
-    if candidate.is_file():
+    if is_file(candidate):
         return candidate
     raise unknown_choice("preset", name, preset_names())
 
 
 def load_preset(name: str) -> Preset:
     path = preset_path(name)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"preset {path} is not valid YAML: {exc}".splitlines()[0]) from None
-    extra = sorted(set(data) - {"description", "run", "fallback_dataset"})
+    data = read_yaml(path) or {}
+    if not isinstance(data, dict):
+        raise UsageError(f"preset {path}: expected a mapping with a 'run:' section")
+    extra = sorted(map(str, set(data) - {"description", "run", "fallback_dataset"}))
     if extra:
         raise UsageError(
             f"preset {path}: unknown keys {extra}; use description, run, fallback_dataset"
         )
-    run = dict(data.get("run") or {})
+    run = data.get("run") or {}
+    if not isinstance(run, dict):
+        raise UsageError(f"preset {path}: 'run:' must be a mapping of setting: value")
     known = {f.name for f in fields(RunConfig)}
-    unknown = sorted(set(run) - known)
+    unknown = sorted(map(str, set(run) - known))
     if unknown:
         raise UsageError(
             f"preset {path.stem} sets {unknown}, which are not run settings of this hpo version; "

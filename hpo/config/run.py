@@ -6,6 +6,7 @@ run. The identity is stored on the study, so a resumed run needs none of the ori
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -109,7 +110,7 @@ def check_run_values(config: RunConfig) -> None:
         raise UsageError(f"--n-trials must be at least 1, got {config.n_trials}")
     if config.max_epochs < 1:
         raise UsageError(f"--max-epochs must be at least 1, got {config.max_epochs}")
-    if config.timeout is not None and config.timeout <= 0:
+    if config.timeout is not None and not config.timeout > 0:  # (NaN too)
         raise UsageError(f"--timeout must be a positive number of seconds, got {config.timeout}")
     if config.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {config.threads}")
@@ -118,8 +119,10 @@ def check_run_values(config: RunConfig) -> None:
     parse_workers(config.workers)
     if config.keep_checkpoints not in KEEP_CHECKPOINTS:
         raise unknown_choice("--keep-checkpoints value", config.keep_checkpoints, KEEP_CHECKPOINTS)
-    if config.limit_batches is not None and config.limit_batches <= 0:
-        raise UsageError(f"--limit-batches must be positive, got {config.limit_batches}")
+    if config.limit_batches is not None and not 0 < config.limit_batches < math.inf:
+        raise UsageError(f"--limit-batches must be a positive number, got {config.limit_batches}")
+    if not 0 <= config.seed <= MAX_SEED:  # numpy's and scikit-learn's limit
+        raise UsageError(f"--seed must be between 0 and {MAX_SEED}, got {config.seed}")
     logger_kinds(config.loggers)
     parse_amount(config.checkpoint_every, "--checkpoint-every", allow_zero=True)
     if config.warm_start_top < 1:
@@ -176,6 +179,8 @@ def check_liveness(heartbeat_interval: int, grace_period: int, max_retry: int) -
     if max_retry < 0:
         raise UsageError(f"--max-retry must be 0 or more, got {max_retry}")
 
+
+MAX_SEED = 2**32 - 1
 
 LOGGER_KINDS = ("csv", "tensorboard")
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from hpo.errors import UsageError
+from hpo.config.paths import is_file
+from hpo.config.yaml_files import read_yaml
+from hpo.errors import UsageError, did_you_mean
 
 if TYPE_CHECKING:
     import optuna
@@ -136,29 +136,21 @@ class SearchSpace:
 def load_space(path: str | Path) -> SearchSpace:
     """Read and validate a space file; every problem is a one-line UsageError naming the file."""
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise UsageError(f"search space file {path} not found; pass --space with a YAML file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise UsageError(f"{path}: malformed YAML{line}; fix the syntax") from None
-    return parse_space(data, source=str(path))
+    return parse_space(read_yaml(path), source=str(path))
 
 
 def parse_space(data: object, source: str = "<dict>") -> SearchSpace:
     if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
         raise UsageError(f"{source}: expected a mapping with a 'params:' section")
-    unknown = set(data) - {"params", "fixed", "grid_points"}
-    if unknown:
-        raise UsageError(
-            f"{source}: unknown top-level key(s) {sorted(unknown)}; "
-            "allowed: params, fixed, grid_points"
-        )
+    _check_keys(data, set(TOP_LEVEL), source)
     fixed = data.get("fixed") or {}
     if not isinstance(fixed, dict):
         raise UsageError(f"{source}: 'fixed:' must be a mapping of name: value")
+    for name in [*data["params"], *fixed]:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise UsageError(f"{source}: {name!r} cannot name a hyperparameter; use a word")
     params = {name: _parse_param(name, spec, source) for name, spec in data["params"].items()}
     overlap = set(params) & set(fixed)
     if overlap:
@@ -167,6 +159,9 @@ def parse_space(data: object, source: str = "<dict>") -> SearchSpace:
     if not isinstance(grid_points, int) or isinstance(grid_points, bool) or grid_points < 2:
         raise UsageError(f"{source}: grid_points must be an integer ≥ 2, got {grid_points!r}")
     return SearchSpace(params, dict(fixed), grid_points, source)
+
+
+TOP_LEVEL = ("params", "fixed", "grid_points")
 
 
 def _parse_param(name: str, spec: object, source: str) -> Param:
@@ -197,7 +192,9 @@ def _parse_categorical(name: str, spec: dict[str, Any], where: str) -> Categoric
 def _parse_numeric(name: str, kind: str, spec: dict[str, Any], where: str) -> NumericParam:
     _check_keys(spec, {"type", "low", "high", "log", "step", "grid"}, where)
     low, high = _number(spec, "low", where), _number(spec, "high", where)
-    log = bool(spec.get("log", False))
+    log = spec.get("log", False)
+    if not isinstance(log, bool):
+        raise UsageError(f"{where}: 'log' must be true or false, got {log!r}")
     step = _number(spec, "step", where) if spec.get("step") is not None else None
     if low >= high:
         raise UsageError(f"{where}: low ({low:g}) must be less than high ({high:g})")
@@ -218,10 +215,10 @@ def _parse_grid(
         return None
     if not isinstance(grid, list) or not grid:
         raise UsageError(f"{where}: 'grid' must be a non-empty list of values")
-    try:
-        values = [int(v) if kind == "int" else float(v) for v in grid]
-    except (TypeError, ValueError):
-        raise UsageError(f"{where}: 'grid' values must be numbers, got {grid!r}") from None
+    values = [_as_number(v, f"{where}: 'grid' value") for v in grid]
+    if kind == "int" and not all(v.is_integer() for v in values):
+        raise UsageError(f"{where}: an int parameter's 'grid' needs whole numbers, got {grid!r}")
+    values = [int(v) if kind == "int" else v for v in values]
     outside = [v for v in values if not low <= v <= high]
     if outside:
         raise UsageError(f"{where}: grid values {outside} lie outside [{low:g}, {high:g}]")
@@ -231,13 +228,24 @@ def _parse_grid(
 def _number(spec: dict[str, Any], key: str, where: str) -> float:
     if key not in spec:
         raise UsageError(f"{where}: missing '{key}'")
+    return _as_number(spec[key], f"{where}: '{key}'")
+
+
+def _as_number(value: object, what: str) -> float:
+    """A finite float; PyYAML reads "1e-5" (no dot) as a string: accept it."""
     try:
-        return float(spec[key])  # PyYAML reads "1e-5" (no dot) as a string: accept it
-    except (TypeError, ValueError):
-        raise UsageError(f"{where}: '{key}' must be a number, got {spec[key]!r}") from None
+        number = float(value) if not isinstance(value, bool) else math.nan  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise UsageError(f"{what} must be a finite number, got {value!r}")
+    return number
 
 
-def _check_keys(spec: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = set(spec) - allowed
+def _check_keys(spec: dict[Any, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(map(str, set(spec) - allowed))
     if unknown:
-        raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        hint = did_you_mean(unknown[0], allowed) if len(unknown) == 1 else ""
+        raise UsageError(
+            f"{where}: unknown key(s) {unknown}{hint}; allowed: {', '.join(sorted(allowed))}"
+        )

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
+from hpo.config.paths import is_file
 from hpo.config.run import DEFAULT_STORAGE
 from hpo.errors import UsageError
 
@@ -57,8 +58,14 @@ STORAGE_HELP = (
 )
 
 
+#: A URL's scheme as RFC 3986 (and urlsplit) reads it; urlsplit itself raises on some URLs.
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
 def scheme_of(url: str) -> str:
-    return urlsplit(url).scheme.split("+", 1)[0]
+    """'postgresql' for postgresql+psycopg2://…; '' when there is no scheme."""
+    found = _SCHEME.match(url)
+    return found.group(1).lower().split("+", 1)[0] if found else ""
 
 
 def file_path(url: str) -> Path | None:
@@ -82,7 +89,8 @@ def absolute_url(url: str) -> str:
 
 
 def redis_prefix(url: str) -> str:
-    return parse_qs(urlsplit(url).query).get("prefix", [""])[0]
+    query = url.split("?", 1)[1].split("#", 1)[0] if "?" in url else ""
+    return parse_qs(query).get("prefix", [""])[0]
 
 
 def check_storage_url(url: str) -> None:
@@ -107,7 +115,7 @@ def check_existing_storage(url: str) -> None:
     must already exist; they never create an empty one."""
     check_storage_url(url)
     path = file_path(url)
-    if path is not None and not path.is_file():
+    if path is not None and not is_file(path):
         raise UsageError(
             f"no study storage at {path}; run `hpo study --storage {redact(url)}` "
             "first, or pass the --storage of an existing study"
@@ -124,6 +132,15 @@ def default_checkpoint_root(url: str) -> Path:
 
 
 def _check_writable(path: Path) -> None:
+    try:
+        _check_writable_path(path)
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte in it
+        raise UsageError(
+            f"storage path {str(path)!r} is not a usable file name ({exc}); choose another path"
+        ) from None
+
+
+def _check_writable_path(path: Path) -> None:
     if path.exists():
         if not path.is_file() or not os.access(path, os.W_OK):
             raise UsageError(f"storage file {path} is not a writable file; choose another path")

@@ -35,6 +35,7 @@ from hpo.search.callbacks.trial_checkpoint import TrialCheckpoint
 from hpo.train import signals
 from hpo.train.callbacks.divergence_stop import DivergenceStop
 from hpo.train.callbacks.epoch_curve import EpochCurve
+from hpo.train.callbacks.random_state import RandomState
 from hpo.train.callbacks.stop_at_target import StopAtTarget
 from hpo.train.callbacks.stop_on_signal import StopOnSignal
 from hpo.train.divergence import divergence, divergence_threshold
@@ -117,8 +118,9 @@ def run_trial(
         curve,  # first, so an epoch the pruner stops is still recorded
         *([] if objectives else [PyTorchLightningPruningCallback(trial, metric.monitor)]),
         DivergenceStop(built.datamodule.num_classes),
-        TrialCheckpoint(trial, directory, every),
-        StopOnSignal(),  # after TrialCheckpoint, which saves first
+        TrialCheckpoint(trial, directory, every),  # (Lightning calls it last)
+        RandomState(),  # in the checkpoint: a resumed fit draws what this one would have
+        StopOnSignal(),
         CheckpointSweep(trial, curve, metric, directory, config.keep_checkpoints),
     ]
     if metric.done is not NEVER_DONE:  # (each callback costs Lightning a call per hook)

@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from hpo.testing.helpers import TINY_SPACE, run_cli, write_space
+from hpo.testing.helpers import TINY_SPACE, downloads_fail, run_cli, write_space
 from hpo.testing.services import fresh_postgres_database, redis_with_prefix
 
 N_TRIALS = 3
@@ -46,6 +46,14 @@ def small_study(tmp_path_factory: pytest.TempPathFactory) -> SmallStudy:
     )
     assert result.returncode == 0, result.stderr
     return SmallStudy(directory, db, url, STUDY_NAME, N_TRIALS, result.stdout)
+
+
+@pytest.fixture
+def no_downloads() -> Iterator[None]:
+    """Downloads fail as offline, online too (hpo.testing.helpers.downloads_fail): for tests
+    of a missing dataset or weights file."""
+    with downloads_fail():
+        yield
 
 
 @pytest.fixture

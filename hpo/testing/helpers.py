@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
+import pytest
 import yaml
 from optuna.trial import TrialState
 
@@ -80,3 +83,21 @@ def wait_for_epochs(
                 return trial
         time.sleep(0.2)
     raise AssertionError(f"no trial reached {epochs} epochs in {timeout} s")
+
+
+#: A proxy nobody listens on: urllib (torchvision's dataset downloads, torch.hub's weights)
+#: sends every http(s) request through it, and the connection is refused at once.
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+@contextlib.contextmanager
+def downloads_fail() -> Iterator[None]:
+    """Every http(s) download fails while the block runs, as it does offline, whether or not
+    this machine has internet: in this process and in the subprocesses it starts (through
+    the standard proxy variables, which they inherit). Local servers stay reachable."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+            patch.setenv(name, DEAD_PROXY)
+        for name in ("no_proxy", "NO_PROXY"):
+            patch.setenv(name, "localhost,127.0.0.1,::1")
+        yield

@@ -51,6 +51,12 @@ class EpochSums:
         self.losses, self.correct, self.sizes = [], [], []
         return {f"{split}_loss": loss.float(), f"{split}_acc": acc.float()}
 
+    def state_dict(self) -> dict[str, list]:
+        return {"losses": self.losses, "correct": self.correct, "sizes": self.sizes}
+
+    def load_state_dict(self, state: dict[str, list]) -> None:
+        self.losses, self.correct, self.sizes = (list(state[k]) for k in self.state_dict())
+
 
 class LitClassifier(pl.LightningModule):
     """Classifier; logs `train_loss`, `train_acc`, `val_loss` and `val_acc` (and `test_*`) once
@@ -156,6 +162,14 @@ class LitClassifier(pl.LightningModule):
             elif PLATEAU_MONITOR in self.trainer.callback_metrics:  # (manual optimization
                 # drops a config's `monitor`: the plateau schedule watches val_loss)
                 config.scheduler.step(self.trainer.callback_metrics[PLATEAU_MONITOR])
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The epoch's training sums so far: a fit resumed mid-epoch logs the whole epoch's."""
+        checkpoint["train_sums"] = self.sums["train"].state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "train_sums" in checkpoint:
+            self.sums["train"].load_state_dict(checkpoint["train_sums"])
 
     def on_validation_epoch_start(self) -> None:
         self.sums["val"] = EpochSums()

@@ -97,7 +97,7 @@ def test_seed003_optimizer_lr_preset(tmp_path, monkeypatch):
     completed_one(smoke("seed003_optimizer_lr", tmp_path))
 
 
-def test_preset_falls_back_to_digits_offline(tmp_path, monkeypatch, capsys):
+def test_preset_falls_back_to_digits_offline(tmp_path, monkeypatch, capsys, no_downloads):
     """seed003's mechanism: MNIST when present, else scikit-learn digits (with a note)."""
     preset = yaml.safe_load((PRESET_DIR / "seed003_optimizer_lr.yaml").read_text())
     path = tmp_path / "mnist_or_digits.yaml"
@@ -130,9 +130,11 @@ def test_unknown_preset_is_a_one_line_error(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "seed000_step_decay" in result.stderr
 
 
-def test_missing_data_or_weights_fail_before_any_trial(tmp_path, monkeypatch, capsys):
+def test_missing_data_or_weights_fail_before_any_trial(
+    tmp_path, monkeypatch, capsys, no_downloads
+):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # empty cache, no internet
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # empty cache, download fails
     storage = f"sqlite:///{tmp_path / 'none.db'}"
     assert main(["--preset", "seed002_transfer", "--storage", storage]) == 2
     assert "image folder data/images does not exist" in capsys.readouterr().err

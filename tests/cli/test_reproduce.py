@@ -21,7 +21,7 @@ from optuna_dashboard import get_note
 
 from hpo.cli import main
 from hpo.persist.storages import open_storage
-from hpo.testing.helpers import cli_env, write_space
+from hpo.testing.helpers import cli_env, downloads_fail, write_space
 from hpo.testing.services import fresh_postgres_database
 
 ONE = ["--max-epochs", "1", "--pruner", "none"]
@@ -100,6 +100,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Out
     """The originals one after the other in this process (signal handlers need the main
     thread), then the pasted commands as subprocesses, two at a time."""
     with contextlib.ExitStack() as stack:
+        stack.enter_context(downloads_fail())  # seed003 on digits: MNIST is not fetched
         runs = []
         for case in CASES:
             tmp = tmp_path_factory.mktemp("reproduce")

@@ -40,10 +40,11 @@ def test_uncompressed_idx_files_and_seeded_split(tmp_path):
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
-def test_missing_mnist_offline_says_where_to_put_the_files(tmp_path):
+def test_missing_mnist_says_where_to_put_the_files(tmp_path, no_downloads):
     with pytest.raises(UsageError) as err:
         loaded("mnist", data_dir=str(tmp_path / "nowhere"))
     message = str(err.value)
+    assert "not found and could not be downloaded" in message
     assert "train-images-idx3-ubyte.gz" in message
     assert str(tmp_path / "nowhere" / "MNIST" / "raw") in message
 
@@ -81,8 +82,8 @@ def test_cifar_python_batches(tmp_path, classes):
     assert torch.allclose(means, torch.zeros(3), atol=1e-4)  # standardised per channel
 
 
-def test_missing_cifar_offline_names_the_folder(tmp_path):
-    with pytest.raises(UsageError, match="cifar-100-python"):
+def test_missing_cifar_names_the_folder(tmp_path, no_downloads):
+    with pytest.raises(UsageError, match="could not be downloaded .*cifar-100-python"):
         loaded("cifar100", data_dir=str(tmp_path))
 
 

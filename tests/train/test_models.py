@@ -89,9 +89,9 @@ def test_resnet_loads_weights_from_the_torchvision_cache(tmp_path, monkeypatch):
     assert torch.equal(net.base.conv1.weight, torch.load(path, weights_only=True)["conv1.weight"])
 
 
-def test_resnet_without_weights_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache; no internet here
-    with pytest.raises(UsageError, match="pretrained: none"):
+def test_resnet_without_weights_is_a_clear_error(tmp_path, monkeypatch, no_downloads):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache; the download fails
+    with pytest.raises(UsageError, match="download failed .*Connection refused.*pretrained: none"):
         create_model("resnet18", in_channels=3, num_classes=4, image_size=32)
     with pytest.raises(UsageError, match="does not exist"):
         create_model("resnet18", in_channels=3, num_classes=4, image_size=32, pretrained="x.pth")

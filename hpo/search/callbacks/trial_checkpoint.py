@@ -10,16 +10,22 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import optuna
+from lightning.pytorch.callbacks import Checkpoint
 
 from hpo.config.amounts import Amount
 from hpo.persist.checkpoints import CHECKPOINT_ATTR
 from hpo.train import signals
+from hpo.train.callbacks.stop_on_signal import fit_ends_now, last_batch_of_epoch
 
 
-class TrialCheckpoint(pl.Callback):
+class TrialCheckpoint(Checkpoint):
     """Saves at the end of a training epoch once `every` seconds or epochs have passed since
-    the last save (never, for 0), and after the current batch once SIGTERM/SIGINT arrived
-    (before StopOnSignal ends the fit; list it first). A pruned epoch is never saved: the
+    the last save (never, for 0), and once SIGTERM/SIGINT arrived: after the current batch, or
+    at the epoch's end when that batch was the epoch's last (StopOnSignal then stops the fit
+    before the next batch). A Lightning `Checkpoint`, so Lightning calls it after the other
+    callbacks and, at an epoch's end, after the module's own `on_train_epoch_end` (which steps
+    the LR schedule): a checkpoint holds the epoch's end complete, and a fit resumed from it
+    starts the next epoch exactly as an uninterrupted one. A pruned epoch is never saved: the
     pruner stops the fit in validation, before the epoch ends. Written to a temporary file and
     renamed, so a kill mid-write leaves the previous checkpoint whole."""
 
@@ -34,13 +40,19 @@ class TrialCheckpoint(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._epochs += 1
-        if self.every.amount and self._due():
+        if self._stop_requested() and not fit_ends_now(trainer):
+            self._saved_on_signal = True
+            self._save(trainer)
+        elif self.every.amount and self._due():
             self._save(trainer)
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: object) -> None:
-        if signals.requested() is not None and not self._saved_on_signal:
+        if self._stop_requested() and not last_batch_of_epoch(trainer):
             self._saved_on_signal = True
             self._save(trainer)
+
+    def _stop_requested(self) -> bool:
+        return signals.requested() is not None and not self._saved_on_signal
 
     def _due(self) -> bool:
         if self.every.unit == "epochs":

@@ -1,10 +1,13 @@
-"""`StopOnSignal`: ends a Lightning fit after the current training batch once SIGTERM/SIGINT
-arrived.
+"""`StopOnSignal`: ends a Lightning fit once SIGTERM/SIGINT arrived, before the next training
+batch: right after the current batch, or after the epoch's validation and end when that batch
+was the epoch's last.
 
 trainer = pl.Trainer(callbacks=[StopOnSignal()])   # inside hpo.train.signals.graceful_stop()
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import lightning.pytorch as pl
 
@@ -12,9 +15,20 @@ from hpo.train import signals
 
 
 class StopOnSignal(pl.Callback):
-    """Raises `signals.Interrupted` at the next training batch end after a stop was requested
-    (a signal during validation stops at the next training batch, or ends with the fit: the
-    epoch's validation and its pruning decision complete first)."""
+    """Raises `signals.Interrupted` when the next training batch starts after a stop was
+    requested. Every hook of the batch before has run by then (a checkpoint taken on the signal
+    among them: `hpo.search.callbacks.trial_checkpoint`); a fit in its last epoch ends as usual
+    (its pruning decision and value complete first)."""
 
-    def on_train_batch_end(self, *args: object, **kwargs: object) -> None:
+    def on_train_batch_start(self, *args: Any, **kwargs: Any) -> None:
         signals.check()
+
+
+def last_batch_of_epoch(trainer: pl.Trainer) -> bool:
+    """Whether the training batch just run was its epoch's last."""
+    return trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+
+
+def fit_ends_now(trainer: pl.Trainer) -> bool:
+    """At an epoch's end: whether the fit stops after this epoch anyway."""
+    return trainer.should_stop or trainer.current_epoch + 1 >= (trainer.max_epochs or 0)

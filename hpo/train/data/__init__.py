@@ -4,7 +4,7 @@
 
 One module per family: `digits` (bundled), `mnist` (MNIST, Fashion-MNIST: IDX files), `cifar`
 (CIFAR-10/100 python batches), `imagefolder` (class subfolders). Each is decoded once per process
-and kept as tensors (`tensors.TensorLoader` slices batches out of them).
+and kept as tensors (`loader.TensorLoader` slices batches out of them).
 """
 
 from __future__ import annotations

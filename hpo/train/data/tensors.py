@@ -3,20 +3,20 @@
     dm = create_datamodule("digits", batch_size=32, seed=0); dm.setup("fit")   # hpo.train.data
     dm.in_channels, dm.image_size, dm.num_classes  # what the model factory needs
 
-Batches are sliced straight out of the tensors (`TensorLoader`): no per-sample Python work on
-the hot path, which is most of the cost of a small CNN epoch on a CPU.
+Batches are sliced straight out of the tensors (`hpo.train.data.loader.TensorLoader`): no
+per-sample Python work on the hot path, which is most of the cost of a small CNN epoch on a CPU.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import lightning.pytorch as pl
 import torch
 
 from hpo.errors import UsageError
+from hpo.train.data.loader import TensorLoader
 
 
 @dataclass(frozen=True)
@@ -79,35 +79,6 @@ def seeded_split(
         random_state=seed,
     )
     return torch.as_tensor(kept), torch.as_tensor(out)
-
-
-class TensorLoader:
-    """Mini-batches indexed out of in-memory tensors, reshuffled each epoch (seeded)."""
-
-    def __init__(
-        self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0
-    ) -> None:
-        self.x, self.y = x, y
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self._generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.y) / self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.y)
-        if self.shuffle:
-            order = torch.randperm(n, generator=self._generator)
-            for start in range(0, n, self.batch_size):
-                idx = order[start : start + self.batch_size]
-                yield self.x[idx], self.y[idx]
-        else:
-            for start in range(0, n, self.batch_size):
-                yield (
-                    self.x[start : start + self.batch_size],
-                    self.y[start : start + self.batch_size],
-                )
 
 
 class TensorDataModule(pl.LightningDataModule):
