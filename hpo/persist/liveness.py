@@ -84,9 +84,10 @@ def claim_trial(trial: optuna.Trial) -> None:
     claim(trial.study, internals.trial_id(trial))
 
 
-def claim(study: optuna.Study, trial_id: int) -> None:
-    """`claim_trial` by id (e.g. a result a worker handed over, awaiting its tell here)."""
-    base_storage(study).set_trial_system_attr(trial_id, WORKER_KEY, this_worker())
+def claim(study: optuna.Study, trial_id: int, **note: Any) -> None:
+    """`claim_trial` by id, with `note` added to the record (e.g. a result a worker handed
+    over, awaiting its tell here: `trained_by=pid`)."""
+    base_storage(study).set_trial_system_attr(trial_id, WORKER_KEY, {**this_worker(), **note})
 
 
 def retry_callback(storage: BaseStorage):  # -> callable | None

@@ -182,6 +182,7 @@ class Pipeline:
         """Wait up to `timeout` s for workers to finish; keep held results' heartbeats."""
         for worker, result in self.pool.collect(list(self.flying), timeout):
             order, job = self.flying.pop(worker)
+            trainer = self.pool.processes[worker].pid
             self.held[order] = (job, result)
             if result.crashed is not None:  # its worker never tells: fail and re-queue it now
                 fail_and_requeue(self.study, job.trial_id, f"{result.crashed}; re-queued")
@@ -189,7 +190,7 @@ class Pipeline:
                 self.interrupted = self.interrupted or result
                 self.stop = "interrupted"
             elif order != self.told:  # it waits for its turn: ours now, not its worker's
-                claim(self.study, job.trial_id)
+                claim(self.study, job.trial_id, trained_by=trainer)
         beat(self.study, [job.trial_id for job, r in self.held.values() if r.state is not None])
 
     def tell_next(self) -> None:
