@@ -19,6 +19,7 @@ is ours.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -33,8 +34,9 @@ from hpo.config.run import RunConfig, available_cores
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.internals import trial_id
-from hpo.persist.liveness import ask_and_claim, claim_trial, sweep_stale
+from hpo.persist.liveness import ask_and_claim, claim_trial, fail_lost_claims, sweep_stale
 from hpo.persist.locks import study_lock
+from hpo.persist.retry import StorageUnreachable, retrying
 from hpo.search.budget import (
     MAX_CONSECUTIVE_FAILURES,
     POLL_SECONDS,
@@ -42,6 +44,7 @@ from hpo.search.budget import (
     Outcome,
     TooManyFailures,
     next_step,
+    storage_url,
 )
 from hpo.search.trial_run import run_asked_trial
 from hpo.train import signals
@@ -61,6 +64,7 @@ class JobResult:
     number: int
     interrupted: int | None = None  # the signal, if the trial was stopped and re-queued
     crashed: str | None = None  # an error outside the objective (the trial was failed)
+    unreachable: str | None = None  # the storage stayed down (StorageUnreachable's message)
 
 
 def run_batches(
@@ -80,7 +84,7 @@ def run_batches(
         signals.check()
         if config.timeout is not None and time.monotonic() - start >= config.timeout:
             return Outcome(ran, "timeout", waited)
-        step, batch = _next_batch(study, space, budget, len(pool.processes))
+        step, batch = _next_batch_through_faults(study, space, budget, len(pool.processes))
         if step in ("budget", "grid exhausted"):
             return Outcome(ran, step, waited)
         if step == "wait":
@@ -94,14 +98,26 @@ def run_batches(
         failures = _report(study, results, callbacks, failures)
 
 
-def _next_batch(
+def _next_batch_through_faults(
     study: optuna.Study, space: SearchSpace, budget: Budget, workers: int
 ) -> tuple[str, list[TrialJob]]:
+    """_next_batch, redone from its start after a storage fault (as claim_through_faults)."""
+    attempts = itertools.count()
+    return retrying(
+        lambda: _next_batch(study, space, budget, workers, next(attempts) > 0), storage_url(study)
+    )
+
+
+def _next_batch(
+    study: optuna.Study, space: SearchSpace, budget: Budget, workers: int, redo: bool = False
+) -> tuple[str, list[TrialJob]]:
     """Under the study lock: the budget's verdict and, for "run", the batch's trials, asked
-    and sampled in number order."""
+    and sampled in number order (`redo`: as claim_next)."""
     lock = study_lock(study)
     lock.acquire()
     try:
+        if redo:
+            fail_lost_claims(study)
         step, counts = next_step(study, budget)
         if step == "wait":  # are the running trials alive?
             sweep_stale(study)
@@ -137,7 +153,8 @@ def _report(
 ) -> int:
     """Callbacks in trial order; the consecutive-failure count; interruption re-raised."""
     interrupted = [r for r in results if r.interrupted is not None]
-    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    trials = retrying(lambda: study.get_trials(deepcopy=False), storage_url(study))
+    by_number = {t.number: t for t in trials}
     last: FrozenTrial | None = None
     for result in sorted(results, key=lambda r: r.number):
         trial = by_number[result.number]
@@ -290,11 +307,15 @@ def run_job(
     """Train one trial of a batch (its parameters already sampled), judged against the trials
     finished before the batch began."""
     study.pruner = pruner
-    earlier = [t for t in study.get_trials(deepcopy=False) if t.number < job.batch_start]
+    url = storage_url(study)
     trial = optuna.trial.Trial(study, job.trial_id)
-    claim_trial(trial)
     try:
+        trials = retrying(lambda: study.get_trials(deepcopy=False), url)
+        earlier = [t for t in trials if t.number < job.batch_start]
+        retrying(lambda: claim_trial(trial), url)
         run_asked_trial(study, trial, objective, earlier)
     except signals.Interrupted as stop:
         return JobResult(job.number, interrupted=stop.signum)
+    except StorageUnreachable as gone:  # said once, by the coordinator
+        return JobResult(job.number, unreachable=str(gone))
     return JobResult(job.number)
