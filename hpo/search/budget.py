@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -128,8 +129,8 @@ def run_to_budget(
             continue
         frozen = run_asked_trial(study, claim.trial, objective)
         ran += 1
-        for callback in callbacks:
-            callback(study, frozen)
+        for callback in callbacks:  # (progress reads the best trial: redone after a fault)
+            retrying(partial(callback, study, frozen), storage_url(study))
         failures = failures + 1 if frozen.state == TrialState.FAIL else 0
         if failures >= MAX_CONSECUTIVE_FAILURES:
             reason = frozen.user_attrs.get("stop_reason", "see the trial's fail reason")

@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 
@@ -159,8 +160,8 @@ def _report(
     for result in sorted(results, key=lambda r: r.number):
         trial = by_number[result.number]
         if trial.state.is_finished():  # (not when interrupted or its worker died: re-queued)
-            for callback in callbacks:
-                callback(study, trial)
+            for callback in callbacks:  # (redone after a storage fault)
+                retrying(partial(callback, study, trial), storage_url(study))
             failures = failures + 1 if trial.state == TrialState.FAIL else 0
             last = trial
     if interrupted:
