@@ -4,6 +4,7 @@ a task preempted mid-trial and requeued, the study finished with its exact budge
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Iterator
@@ -69,8 +70,14 @@ def command_lines() -> list[str]:
     return lines
 
 
+@functools.cache
+def storage(url: str) -> optuna.storages.BaseStorage:
+    """One storage (one connection pool) per URL for all of the test's reads."""
+    return open_storage(url)
+
+
 def load(url: str) -> optuna.Study:
-    return optuna.load_study(study_name="slurm", storage=open_storage(url))
+    return optuna.load_study(study_name="slurm", storage=storage(url))
 
 
 def finished(url: str) -> dict[int, float]:
@@ -93,6 +100,7 @@ def wait_for_running_trials(url: str, n: int, epochs: int, timeout: float = 600)
     raise AssertionError(f"never {n} trials running with {epochs} epochs in {timeout} s")
 
 
+@pytest.mark.slow  # a SLURM cluster and 2 studies' tasks: ~3 min; CI runs it
 def test_job_array_preempted_and_requeued_finishes_the_exact_budget(
     tmp_path: Path, slow_space: Path, cluster: SlurmCluster, shared_storage: str
 ) -> None:
