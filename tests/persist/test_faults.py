@@ -146,7 +146,7 @@ def test_postgres_down_too_long_stops_with_one_line_and_a_rerun_finishes(
     assert proc.returncode == 2, err
     assert_clean(err)
     last = err.strip().splitlines()[-1]
-    assert last.startswith("hpo study: error: storage postgresql://root:***@127.0.0.1:"), err
+    assert "hpo.study: error: storage postgresql://root:***@127.0.0.1:" in last, err
     assert "unreachable for" in last and "rerun the same command to resume" in last, err
     postgres.start()
     rerun = run_cli("hpo.study", *args, cwd=tmp_path)
