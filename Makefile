@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 study: setup
 	$(PY) -m hpo.study $(ARGS)
 
+# The developer's loop: every test but `slow` ones (pyproject.toml). CI (.ci/run) runs test-all.
 test: setup
 	$(PY) -m pytest -q $(ARGS)
 
+# Every test, slow ones included: what CI runs (.ci/run).
 test-all: setup
 	$(PY) -m pytest -q -m '' $(ARGS)
 

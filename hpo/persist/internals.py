@@ -40,13 +40,21 @@ import optuna
 import sqlalchemy
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages._cached_storage import _CachedStorage
-from optuna.storages._heartbeat import BaseHeartbeat, get_heartbeat_thread, is_heartbeat_enabled
+from optuna.storages._heartbeat import (
+    BaseHeartbeat,
+    BaseHeartbeatThread,
+    HeartbeatThread,
+    NullHeartbeatThread,
+    is_heartbeat_enabled,
+)
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.storages.journal import BaseJournalBackend
 from optuna.storages.journal._storage import JournalOperation
 from optuna.study._tell import _tell_with_warning
 from optuna.trial import FrozenTrial, TrialState
+
+from hpo.persist.retry import StorageUnreachable, redis_retry, storage_fault
 
 HEARTBEAT_KEY = "hpo:heartbeat"
 
@@ -148,12 +156,45 @@ def heartbeat_enabled(storage: BaseStorage) -> bool:
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
     """Optuna's heartbeat thread for a trial run outside `study.optimize` (which starts it
     itself): the trial records a heartbeat every interval while the block runs."""
-    thread = get_heartbeat_thread(trial_id(trial), study._storage)
+    storage = study._storage
+    if is_heartbeat_enabled(storage):
+        thread: BaseHeartbeatThread = HeartbeatThread(trial_id(trial), _BeatThroughFaults(storage))
+    else:
+        thread = NullHeartbeatThread()
     thread.start()
     try:
         yield
     finally:
         thread.join()
+
+
+class _BeatThroughFaults:
+    """The storage as Optuna's heartbeat thread sees it: a beat the storage cannot take (its
+    server is restarting) is skipped, where Optuna's thread would end with a traceback; the
+    trial itself meets the fault and is re-queued (hpo.search.trial_run)."""
+
+    def __init__(self, storage: BaseStorage) -> None:
+        self._storage = storage
+
+    def get_heartbeat_interval(self) -> int | None:
+        return self._storage.get_heartbeat_interval()  # type: ignore[attr-defined]
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            self._storage.record_heartbeat(trial_id)  # type: ignore[attr-defined]
+        except StorageUnreachable:
+            pass
+        except Exception as exc:
+            if not storage_fault(exc):
+                raise
+
+
+def patient_redis(backend: BaseJournalBackend, server: str) -> None:
+    """Give the Redis journal backend a client that waits for a restarting server (redis-py's
+    Retry, hpo.persist.retry.redis_retry); Optuna's builds its client without one."""
+    import redis
+
+    backend._redis = redis.Redis.from_url(server, retry=redis_retry())  # type: ignore[attr-defined]
 
 
 def beat(study: optuna.Study, trial_ids: list[int]) -> None:
@@ -162,7 +203,7 @@ def beat(study: optuna.Study, trial_ids: list[int]) -> None:
     storage = base_storage(study)
     if heartbeat_enabled(storage):
         for tid in trial_ids:
-            storage.record_heartbeat(tid)  # type: ignore[attr-defined]
+            _BeatThroughFaults(storage).record_heartbeat(tid)
 
 
 def stale_trial_ids(study: optuna.Study) -> list[int]:

@@ -8,6 +8,9 @@ Rules (applied under the study lock, before a worker starts a trial):
    re-queued at once, so a rerun right after a kill -9 does not wait for the grace period
    (Optuna cannot tell, optuna#2347: written by hand).
 3. Interrupted (SIGTERM/SIGINT): the worker itself fails and re-queues its trial before exiting.
+4. Lost claims: a claim redone after a storage restart (hpo.persist.retry) first re-queues the
+   RUNNING trials this process claimed, since it runs none while claiming: their creation
+   committed but the reply was cut off.
 A re-queued trial is a WAITING copy with the same parameters and user attrs (its checkpoint
 path), made by `RetryHeartbeatStaleTrialCallback`, at most `max_retry` times.
 """
@@ -124,6 +127,18 @@ def fail_dead_trials(
         worker = trial.system_attrs.get(WORKER_KEY)
         if worker and died_here(worker):
             reason = f"worker process {worker['pid']} on {worker['host']} died; re-queued"
+            if fail_and_requeue(study, internals.trial_id(trial), reason) is not None:
+                failed.append(trial.number)
+    return failed
+
+
+def fail_lost_claims(study: optuna.Study) -> list[int]:
+    """Rule 4: fail and re-queue RUNNING trials claimed by this process (call only while it
+    runs no trial)."""
+    me, failed = this_worker(), []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.system_attrs.get(WORKER_KEY) == me:
+            reason = "claimed by a request whose reply the storage lost; re-queued"
             if fail_and_requeue(study, internals.trial_id(trial), reason) is not None:
                 failed.append(trial.number)
     return failed

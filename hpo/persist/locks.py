@@ -29,6 +29,7 @@ import sqlalchemy.exc
 from optuna.storages import RDBStorage
 
 from hpo.persist.internals import base_storage
+from hpo.persist.retry import redis_retry
 from hpo.persist.storages import url_of
 from hpo.persist.urls import file_path, redis_prefix, scheme_of
 
@@ -157,7 +158,8 @@ class RedisLock:
         import redis
 
         server = urlsplit(url)._replace(query="").geturl()
-        self._lock: Any = redis.Redis.from_url(server).lock(key, timeout=REDIS_LOCK_EXPIRY_S)
+        client = redis.Redis.from_url(server, retry=redis_retry())  # waits through a restart
+        self._lock: Any = client.lock(key, timeout=REDIS_LOCK_EXPIRY_S)
 
     def acquire(self) -> None:
         self._lock.acquire(blocking=True)

@@ -25,7 +25,9 @@ from optuna.storages import BaseStorage
 
 from hpo.config.run import check_liveness
 from hpo.errors import UsageError
-from hpo.persist.internals import HeartbeatJournalStorage
+from hpo.persist.internals import HeartbeatJournalStorage, patient_redis
+from hpo.persist.retry import PRE_PING, wait_for_connections
+from hpo.persist.sqlite_file import check_sqlite_file
 from hpo.persist.urls import (
     RDB_SCHEMES,
     check_existing_storage,
@@ -96,6 +98,7 @@ def open_storage(
             path = file_path(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                check_sqlite_file(path, writes=not read_only)
             storage: BaseStorage = _open_rdb(url, live, existing, read_only)
         else:
             storage = HeartbeatJournalStorage(
@@ -106,6 +109,8 @@ def open_storage(
             )
         _URLS[storage] = url
         return storage
+    except UsageError:
+        raise
     except ImportError as exc:
         raise UsageError(f"storage {redact(url)} needs a driver: {exc}; pip install it") from None
     except Exception as exc:  # connection refused, auth, unknown database, …
@@ -137,6 +142,8 @@ def _open_rdb(
             )
             if path is not None and not read_only:
                 _use_wal(storage.engine)
+            if scheme_of(url) != "sqlite":  # a server: wait for it through a restart (retry.py)
+                wait_for_connections(storage.engine, url)
             atexit.register(storage.engine.dispose)  # the last close merges the -wal file
             return storage
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
@@ -168,14 +175,16 @@ def journal_backend(url: str) -> optuna.storages.journal.BaseJournalBackend:
     parts = urlsplit(url)
     prefix = parse_qs(parts.query).get("prefix", [""])[0]
     server = parts._replace(query="").geturl()
-    return optuna.storages.journal.JournalRedisBackend(server, prefix=prefix)
+    backend = optuna.storages.journal.JournalRedisBackend(server, prefix=prefix)
+    patient_redis(backend, server)  # waits through a server restart (hpo.persist.retry)
+    return backend
 
 
 def _engine_kwargs(scheme: str) -> dict[str, object]:
     if scheme == "sqlite":
         # Wait for a lock instead of failing with "database is locked" (optuna#820).
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
-    return {}
+    return dict(PRE_PING)  # connections a server restart closed are replaced at checkout
 
 
 def _use_wal(engine: sqlalchemy.engine.Engine) -> None:

@@ -12,22 +12,28 @@ RUNNING; so the total holds exactly and a full study starts no trial at all. A w
 nothing left to start waits while other workers' trials run: if one of them dies, its trial is
 re-queued (see hpo.persist.liveness) and someone must run it. Budgets in epochs or seconds are
 known only once trials finish, so with several workers they can be overshot by up to one trial
-per worker.
+per worker. A claim cut short by a storage server restart is redone from its start, once the
+server is back (hpo.persist.retry); a trial it created but could not hear of is re-queued by the
+next claim (hpo.persist.liveness, rule 2).
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.persist.internals import trial_counts
-from hpo.persist.liveness import ask_and_claim, fail_dead_trials, sweep_stale
+from hpo.persist.internals import base_storage, trial_counts
+from hpo.persist.liveness import ask_and_claim, fail_dead_trials, fail_lost_claims, sweep_stale
 from hpo.persist.locks import study_lock
+from hpo.persist.retry import retrying
+from hpo.persist.storages import url_of
 from hpo.search.trial_run import run_asked_trial
 from hpo.train import signals
 
@@ -112,7 +118,7 @@ def run_to_budget(
         signals.check()
         if timeout is not None and time.monotonic() - start >= timeout:
             return Outcome(ran, "timeout", waited)
-        claim = claim_next(study, budget)
+        claim = claim_through_faults(study, budget)
         if claim.step in ("budget", "grid exhausted"):
             return Outcome(ran, claim.step, waited)
         if claim.trial is None:  # wait
@@ -123,20 +129,35 @@ def run_to_budget(
             continue
         frozen = run_asked_trial(study, claim.trial, objective)
         ran += 1
-        for callback in callbacks:
-            callback(study, frozen)
+        for callback in callbacks:  # (progress reads the best trial: redone after a fault)
+            retrying(partial(callback, study, frozen), storage_url(study))
         failures = failures + 1 if frozen.state == TrialState.FAIL else 0
         if failures >= MAX_CONSECUTIVE_FAILURES:
             reason = frozen.user_attrs.get("stop_reason", "see the trial's fail reason")
             raise TooManyFailures(f"{failures} trials in a row failed; the last: {reason}")
 
 
-def claim_next(study: optuna.Study, budget: Budget) -> Claim:
+def storage_url(study: optuna.Study) -> str | None:
+    """The URL the study's storage was opened from (for retries and their messages)."""
+    return url_of(base_storage(study))
+
+
+def claim_through_faults(study: optuna.Study, budget: Budget) -> Claim:
+    """claim_next, redone from its start after a storage fault (hpo.persist.retry); a redone
+    claim first re-queues a trial an earlier attempt created but never heard of."""
+    attempts = itertools.count()
+    return retrying(lambda: claim_next(study, budget, next(attempts) > 0), storage_url(study))
+
+
+def claim_next(study: optuna.Study, budget: Budget, redo: bool = False) -> Claim:
     """Under the study lock: count, then (if the budget allows) create and claim one trial, so
-    the total holds exactly however many workers share the study."""
+    the total holds exactly however many workers share the study. `redo`: an earlier attempt
+    failed on the storage (see hpo.persist.liveness, rule 4)."""
     lock = study_lock(study)
     lock.acquire()
     try:
+        if redo:
+            fail_lost_claims(study)
         step, counts = next_step(study, budget)
         if step == "wait":  # are the running trials alive?
             sweep_stale(study)

@@ -22,11 +22,13 @@ order, so this loop is ours.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 
@@ -37,8 +39,16 @@ from hpo.config.run import RunConfig, available_cores
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.internals import beat, tell, trial_id
-from hpo.persist.liveness import ask_and_claim, claim, claim_trial, fail_and_requeue, sweep_stale
+from hpo.persist.liveness import (
+    ask_and_claim,
+    claim,
+    claim_trial,
+    fail_and_requeue,
+    fail_lost_claims,
+    sweep_stale,
+)
 from hpo.persist.locks import study_lock
+from hpo.persist.retry import StorageUnreachable, retrying
 from hpo.search.budget import (
     MAX_CONSECUTIVE_FAILURES,
     POLL_SECONDS,
@@ -46,6 +56,7 @@ from hpo.search.budget import (
     Outcome,
     TooManyFailures,
     next_step,
+    storage_url,
 )
 from hpo.search.trial_run import train_asked_trial
 from hpo.train import signals
@@ -69,6 +80,7 @@ class JobResult:
     state: TrialState | None = None  # how it ended; None if interrupted or crashed
     interrupted: int | None = None  # the signal, if the trial was stopped and re-queued
     crashed: str | None = None  # its worker died (the trial is re-queued by the next sweep)
+    unreachable: str | None = None  # the storage stayed down (StorageUnreachable's message)
 
 
 def run_in_workers(
@@ -102,8 +114,7 @@ def run_in_workers(
             time.sleep(POLL_SECONDS)
             waited += POLL_SECONDS
             line.blocked = False
-            with _locked(study):
-                sweep_stale(study)
+            retrying(partial(_sweep, study), storage_url(study))
 
 
 @contextmanager
@@ -114,6 +125,11 @@ def _locked(study: optuna.Study) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def _sweep(study: optuna.Study) -> None:
+    with _locked(study):
+        sweep_stale(study)
 
 
 def _stop_asked(config: RunConfig, start: float) -> str | None:
@@ -138,10 +154,11 @@ class Pipeline:
     flying: dict[int, tuple[int, TrialJob]] = field(default_factory=dict)  # worker → (order, job)
     held: dict[int, tuple[TrialJob, JobResult]] = field(default_factory=dict)  # order → result
     blocked: bool = False  # the budget or the grid has no room until a trial is told
-    stop: str | None = None  # "budget", "grid exhausted", "timeout", "interrupted", "failures"
+    stop: str | None = None  # budget, grid exhausted, timeout, interrupted, failures, unreachable
     failures: int = 0  # failed trials in a row
     interrupted: JobResult | None = None
     failed_reason: str = ""
+    unreachable: str = ""  # a worker's StorageUnreachable message
 
     def may_ask(self) -> bool:
         width = len(self.pool.processes)
@@ -157,26 +174,35 @@ class Pipeline:
         return self.asked >= self.told + width or self.blocked or self.stop is not None
 
     def ask(self) -> None:
-        """Under the study lock: the budget's verdict and, if there is room, one more trial
-        asked, its parameters sampled, and sent to a free worker."""
+        """The budget's verdict and, if there is room, one more trial asked, its parameters
+        sampled, and sent to a free worker; redone from its start after a storage fault."""
+        attempts = itertools.count()
+        step, job = retrying(lambda: self._ask(next(attempts) > 0), storage_url(self.study))
+        if job is None:
+            self.blocked = step == "wait"
+            self.stop = None if step == "wait" else step
+            return
+        worker = next(i for i in range(len(self.pool.processes)) if i not in self.flying)
+        self.pool.submit(worker, job)
+        self.flying[worker] = (self.asked, job)
+        self.asked += 1
+
+    def _ask(self, redo: bool) -> tuple[str, TrialJob | None]:
+        """Under the study lock (`redo`: as budget.claim_next)."""
         with _locked(self.study):
-            step, counts = next_step(self.study, self.budget)
+            if redo:
+                fail_lost_claims(self.study)
+            step, _ = next_step(self.study, self.budget)
             if step == "run" and _grid_room(self.study, self.space) < 1:
                 step = "wait"
             if step != "run":
-                self.blocked = step == "wait"
-                self.stop = None if step == "wait" else step
-                return
+                return step, None
             told = frozenset(
                 t.number for t in self.study.get_trials(deepcopy=False, states=FINISHED)
             )
             trial = ask_and_claim(self.study)  # ours until the worker claims it
             self.space.suggest(trial)
-        job = TrialJob(trial_id(trial), trial.number, told)
-        worker = next(i for i in range(len(self.pool.processes)) if i not in self.flying)
-        self.pool.submit(worker, job)
-        self.flying[worker] = (self.asked, job)
-        self.asked += 1
+        return step, TrialJob(trial_id(trial), trial.number, told)
 
     def collect(self, timeout: float) -> None:
         """Wait up to `timeout` s for workers to finish; keep held results' heartbeats."""
@@ -184,13 +210,18 @@ class Pipeline:
             order, job = self.flying.pop(worker)
             trainer = self.pool.processes[worker].pid
             self.held[order] = (job, result)
+            url = storage_url(self.study)
             if result.crashed is not None:  # its worker never tells: fail and re-queue it now
-                fail_and_requeue(self.study, job.trial_id, f"{result.crashed}; re-queued")
+                reason = f"{result.crashed}; re-queued"
+                retrying(partial(fail_and_requeue, self.study, job.trial_id, reason), url)
+            elif result.unreachable is not None:  # the storage stayed down: stop, one line
+                self.unreachable = self.unreachable or result.unreachable
+                self.stop = "unreachable"
             elif result.interrupted is not None:
                 self.interrupted = self.interrupted or result
                 self.stop = "interrupted"
             elif order != self.told:  # it waits for its turn: ours now, not its worker's
-                claim(self.study, job.trial_id, trained_by=trainer)
+                retrying(partial(claim, self.study, job.trial_id, trained_by=trainer), url)
         beat(self.study, [job.trial_id for job, r in self.held.values() if r.state is not None])
 
     def tell_next(self) -> None:
@@ -200,12 +231,13 @@ class Pipeline:
         self.blocked = False  # a failed trial frees budget; a finished one may end the grid
         if result.state is None:  # interrupted (re-queued by its worker) or crashed
             return
-        trial = optuna.Trial(self.study, job.trial_id)
-        frozen = tell(self.study, trial, result.value, result.state)
+        url = storage_url(self.study)
+        trial = retrying(lambda: optuna.Trial(self.study, job.trial_id), url)
+        frozen = retrying(lambda: tell(self.study, trial, result.value, result.state), url)
         if not frozen.state.is_finished():
             return
-        for callback in self.callbacks:
-            callback(self.study, frozen)
+        for callback in self.callbacks:  # (redone after a storage fault)
+            retrying(partial(callback, self.study, frozen), url)
         self.failures = self.failures + 1 if frozen.state == TrialState.FAIL else 0
         if self.failures >= MAX_CONSECUTIVE_FAILURES and self.stop is None:
             self.stop = "failures"
@@ -223,6 +255,8 @@ class Pipeline:
             raise stop
         if self.stop == "failures":
             raise TooManyFailures(self.failed_reason)
+        if self.stop == "unreachable":
+            raise UsageError(self.unreachable)
         return Outcome(self.asked, self.stop or "budget", waited)
 
 
@@ -376,11 +410,15 @@ def run_job(
     """Train one trial (its parameters already sampled), judged against the trials told before
     it was asked; its end goes back to the coordinator, which tells it in turn."""
     study.pruner = pruner
-    earlier = [t for t in study.get_trials(deepcopy=False) if t.number in job.told]
+    url = storage_url(study)
     trial = optuna.trial.Trial(study, job.trial_id)
-    claim_trial(trial)
     try:
+        trials = retrying(lambda: study.get_trials(deepcopy=False), url)
+        earlier = [t for t in trials if t.number in job.told]
+        retrying(lambda: claim_trial(trial), url)
         value, state = train_asked_trial(study, trial, objective, earlier)
     except signals.Interrupted as stop:
         return JobResult(job.number, interrupted=stop.signum)
+    except StorageUnreachable as gone:  # said once, by the coordinator
+        return JobResult(job.number, unreachable=str(gone))
     return JobResult(job.number, value, state)

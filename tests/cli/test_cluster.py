@@ -1,21 +1,26 @@
-"""`--workers N` and the SLURM array script, run for real (the script with bash and SLURM's
-environment variables set here; `scontrol` is a stand-in that records its arguments)."""
+"""`--workers N`, and the SLURM array script on a real one-node SLURM cluster (munged,
+slurmctld and slurmd started for the test: hpo.testing.slurm): a 2-task job array on one study,
+a task preempted mid-trial and requeued, the study finished with its exact budget."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
+import functools
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from hpo.persist.storages import open_storage
-from hpo.testing.helpers import ROOT, cli_env, run_cli, wait_for_epochs
+from hpo.testing.helpers import ROOT, cli_env, run_cli
+from hpo.testing.services import own_postgres
+from hpo.testing.slurm import SlurmCluster, slurm_cluster
 
 SCRIPT = ROOT / "scripts" / "slurm" / "study_array.sbatch"
+N_TRIALS = 4
 
 
 def counted(url: str, name: str) -> list[TrialState]:
@@ -36,81 +41,101 @@ def test_workers_flag_runs_processes_that_share_the_budget(
     assert len(workers) == 2
 
 
-def descendants(pid: int) -> list[int]:
-    """The processes below `pid`, read from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        kids = children.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[SlurmCluster]:
+    with slurm_cluster(tmp_path / "slurm") as running:
+        yield running
 
 
-def command_lines(pids: list[int]) -> list[str]:
+@pytest.fixture(params=["postgresql", "journal"])
+def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """What the array's tasks share: a PostgreSQL database (a server of the test's own) or a
+    journal file."""
+    if request.param == "journal":
+        yield f"journal:///{tmp_path / 'shared' / 'study.log'}"
+        return
+    with own_postgres() as server:
+        server.createdb("hpo")
+        yield server.url("hpo")
+
+
+def command_lines() -> list[str]:
+    """Every process's command line on this machine, read from /proc."""
     lines = []
-    for pid in pids:
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+            lines.append(path.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
         except OSError:
             continue
     return lines
 
 
-def slurm_env(tmp_path: Path, storage: str, hpo_args: str) -> dict[str, str]:
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir(exist_ok=True)
-    scontrol = fake_bin / "scontrol"
-    scontrol.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "scontrol.log"}\n')
-    scontrol.chmod(0o755)
-    env = cli_env()
-    env.update(
-        PATH=f"{fake_bin}{os.pathsep}{env['PATH']}",
-        SLURM_JOB_ID="78",
-        SLURM_ARRAY_JOB_ID="77",
-        SLURM_ARRAY_TASK_ID="1",
-        SLURM_CPUS_PER_TASK="1",
-        SLURM_SUBMIT_DIR=str(tmp_path),
-        HPO_STORAGE=storage,
-        HPO_ARGS=hpo_args,
-        HPO_PYTHON=sys.executable,
-    )
-    return env
+@functools.cache
+def storage(url: str) -> optuna.storages.BaseStorage:
+    """One storage (one connection pool) per URL for all of the test's reads."""
+    return open_storage(url)
 
 
-def test_slurm_script_forwards_sigterm_requeues_and_resumes(
-    tmp_path: Path, slow_space: Path
+def load(url: str) -> optuna.Study:
+    return optuna.load_study(study_name="slurm", storage=storage(url))
+
+
+def finished(url: str) -> dict[int, float]:
+    """Completed trials: number → value."""
+    return {t.number: t.value for t in load(url).get_trials(states=(TrialState.COMPLETE,))}
+
+
+def wait_for_running_trials(url: str, n: int, epochs: int, timeout: float = 600) -> None:
+    """Until `n` trials run at once, each with `epochs` epochs checkpointed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            running = load(url).get_trials(states=(TrialState.RUNNING,))
+        except KeyError:  # no study yet
+            running = []
+        ready = [t for t in running if len(t.intermediate_values) >= epochs]
+        if len(ready) >= n and all(Path(t.user_attrs["checkpoint"]).exists() for t in ready):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"never {n} trials running with {epochs} epochs in {timeout} s")
+
+
+@pytest.mark.slow  # a SLURM cluster and 2 studies' tasks: ~3 min; CI runs it
+def test_job_array_preempted_and_requeued_finishes_the_exact_budget(
+    tmp_path: Path, slow_space: Path, cluster: SlurmCluster, shared_storage: str
 ) -> None:
-    url = f"journal:///{tmp_path / 'shared' / 'study.log'}"
-    hpo_args = f"--n-trials 1 --max-epochs 3 --space {slow_space} --study-name slurm"
-    hpo_args += " --checkpoint-every 1ep"
-    env = slurm_env(tmp_path, url, hpo_args)
-    proc = subprocess.Popen(
-        ["bash", str(SCRIPT)], env=env, cwd=tmp_path, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    hpo_args = f"--n-trials {N_TRIALS} --max-epochs 6 --pruner none --space {slow_space}"
+    hpo_args += f" --study-name slurm --checkpoint-every 1ep --checkpoint-dir {tmp_path}/ckpt"
+    env = cli_env() | {"HPO_PYTHON": sys.executable}
+    # What README's "Running on a cluster" shows, with this node's size (2 CPUs, 2 GB).
+    job = cluster.sbatch(
+        "--array=0-1", "--cpus-per-task=1", "--mem=500M",
+        f"--export=ALL,HPO_STORAGE={shared_storage},HPO_ARGS={hpo_args}",
+        str(SCRIPT), env=env, cwd=tmp_path,
     )  # fmt: skip
-    wait_for_epochs(open_storage(url), proc, 1, name="slurm")
-    # The storage URL (and any password in it) reaches the worker through the environment,
-    # never its command line, which every user of the node can read (`ps`).
-    worker_lines = command_lines(descendants(proc.pid))
-    assert any("hpo.study" in line for line in worker_lines)
-    assert not any("study.log" in line for line in worker_lines), worker_lines
-    proc.send_signal(signal.SIGTERM)  # SLURM signals only the batch shell (B:TERM)
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 143, out
-    assert "hpo worker 77_1" in out and "SIGTERM: stopping worker" in out
-    assert (tmp_path / "scontrol.log").read_text().split() == ["requeue", "77_1"]
+    wait_for_running_trials(shared_storage, n=2, epochs=1)
+    # The URL reaches the workers through their environment, never a command line (`ps`).
+    workers = [line for line in command_lines() if "hpo.study" in line]
+    assert workers and not any(shared_storage in line for line in workers), workers
+    before = finished(shared_storage)
 
-    env["SLURM_RESTART_COUNT"] = "1"  # what SLURM runs after the requeue
-    rerun = subprocess.run(["bash", str(SCRIPT)], env=env, cwd=tmp_path, capture_output=True,
-                           text=True, timeout=300)  # fmt: skip
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    trials = optuna.load_study(study_name="slurm", storage=open_storage(url)).trials
-    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE]
-    assert trials[1].user_attrs["resumed_from"]["epochs"] >= 1
+    # Preemption: TERM to task 1's batch shell, which passes it on to its worker, then
+    # requeues the task (`scontrol requeue`, in the script); the task runs again.
+    cluster.run("scancel", "--signal=TERM", "--batch", f"{job}_1")
+    cluster.wait_until_done(job)
+
+    task1 = (tmp_path / f"hpo-study-{job}_1.out").read_text()
+    assert "SIGTERM: stopping worker" in task1 and f"requeueing {job}_1" in task1, task1
+    assert "restart 1" in task1, task1  # the requeued task ran again
+    trials = load(shared_storage).trials
+    states = [t.state for t in trials]
+    assert states.count(TrialState.COMPLETE) == N_TRIALS, (states, task1)  # exact budget
+    assert TrialState.RUNNING not in states and TrialState.WAITING not in states
+    stopped = [t for t in trials if t.state == TrialState.FAIL]
+    assert [t.user_attrs["stop_reason"] for t in stopped] == [
+        "interrupted by SIGTERM; re-queued"
+    ], [t.user_attrs.get("stop_reason") for t in stopped]
+    retry = next(t for t in trials if t.system_attrs.get("failed_trial") == stopped[0].number)
+    assert retry.state == TrialState.COMPLETE and retry.params == stopped[0].params
+    assert retry.user_attrs["resumed_from"]["epochs"] >= 1  # from the preempted checkpoint
+    assert before.items() <= finished(shared_storage).items()  # nothing lost or changed
