@@ -19,11 +19,13 @@ $(STAMP): pyproject.toml
 study: setup
 	$(PY) -m hpo.study $(ARGS)
 
-# The developer's loop: every test but `slow` ones (pyproject.toml). CI (.ci/run) runs test-all.
+# The developer's loop: every test but `slow` ones (pyproject.toml); with CI=true (as .ci/run
+# runs it) every test, slow ones included.
+ALL_IN_CI := $(if $(filter true,$(CI)),-m '',)
 test: setup
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q $(ALL_IN_CI) $(ARGS)
 
-# Every test, slow ones included: what CI runs (.ci/run).
+# Every test, slow ones included, on any machine.
 test-all: setup
 	$(PY) -m pytest -q -m '' $(ARGS)
 
