@@ -85,6 +85,7 @@ def run_shard(
     folder.mkdir(parents=True, exist_ok=True)
     done = {int(f["index"]) for f in read_fits(folder)}
     out = folder / f"fits-{shard}.jsonl"
+    _end_torn_line(out)
     count, start = 0, time.perf_counter()
     for index in pending(configs, done, shard, shards):
         if limit is not None and count >= limit:
@@ -103,6 +104,18 @@ def run_shard(
             flush=True,
         )
     return count
+
+
+def _end_torn_line(path: Path) -> None:
+    """A process killed mid-write leaves a line without its newline: end it, so the next fit
+    appended is a line of its own (the torn one is skipped when read)."""
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            torn = fh.read(1) != b"\n"
+        if torn:
+            with path.open("a") as fh:
+                fh.write("\n")
 
 
 def _short(params: dict[str, Any]) -> str:
