@@ -3,6 +3,7 @@ replay through `hpo compare`, and the packed fidelity."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+from optuna.trial import TrialState
 
 from hpo.bench.design import design, sobol
 from hpo.bench.fidelity import holdout, pack
@@ -163,3 +165,27 @@ def test_pack_scores_held_out_fits_and_never_holds_out_a_corner() -> None:
     assert fidelity["held_out"]["final_val_acc_spearman"] > 0.9  # a smooth function is easy
     assert fidelity["held_out"]["final_val_acc_mae"] < 0.05
     assert table.fits == fits and table.meta["fidelity"] == fidelity
+
+
+def test_every_method_runs_on_a_surrogate_table(
+    table_file: Path, tmp_path: Path, one_torch_thread: None
+) -> None:
+    """The nine methods of the 5-D comparison (cmaes when its package is installed)."""
+    methods = ["random", "grid", "qmc", "tpe", "tpe_multivariate", "gp", "tpe_hyperband"]
+    methods += ["lr_find"] + (["cmaes"] if importlib.util.find_spec("cmaes") else [])
+    url = f"journal:///{tmp_path / 'm.log'}"
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SPACE))
+    args = ["--experiment", "m", "--objective", f"table:{table_file}", "--space", str(space)]
+    args += ["--storage", url, "--max-epochs", str(EPOCHS), "--seeds", "0", "--n-trials", "12"]
+    assert compare([*args, "--methods", ",".join(methods), "--workers", "1"]) == 0
+    storage = open_storage(url)
+    for method in methods:
+        study = optuna.load_study(study_name=f"m/{method}/seed0", storage=storage)
+        counted = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+        # grid: its 8 points; lr_find: what its range tests (~22 epochs) left of 24 epochs
+        assert (1 if method == "lr_find" else 8) <= len(counted) <= 12, method
+        assert all(t.user_attrs.get("replayed") for t in counted), method
+    lr_find = optuna.load_study(study_name="m/lr_find/seed0", storage=storage)
+    found = lr_find.user_attrs["lr_find"]["lr_by_optimizer"]
+    assert all(t.params["lr"] == found[t.params["optimizer"]] for t in lr_find.trials)
