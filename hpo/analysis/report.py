@@ -87,6 +87,14 @@ def setup_lines(runs: Sequence[Run]) -> list[str]:
         "not replay RandomSampler's proposals. Data split and weight initialisation use the "
         "seed itself, identical across methods.",
     ]
+    lines += table_lines(compare.get("table"))
+    pruners = {r.method: r.attrs.get("config", {}).get("pruner") for r in runs}
+    if len(set(pruners.values())) > 1:
+        lines.append(
+            "Pruners differ by method: "
+            + ", ".join(f"{m} `{p}`" for m, p in sorted(pruners.items()))
+            + "."
+        )
     grids = {json.dumps(r.attrs.get("compare", {}).get("grid")) for r in groups.get("grid", [])}
     for g in grids:
         info = json.loads(g) if g != "null" else None
@@ -98,6 +106,22 @@ def setup_lines(runs: Sequence[Run]) -> list[str]:
                 "the grid exceeds the budget the trials are a random subset of the lattice."
             )
     return lines
+
+
+def table_lines(table: dict[str, Any] | None) -> list[str]:
+    """What answered the trials of a replay comparison, and how faithfully."""
+    if not table:
+        return []
+    line = f"Replay table ({table['kind']}, {table['fits']} real fits): {table['answers']}."
+    held = table.get("held_out") or {}
+    if held:
+        line += (
+            f" Against {held['n']} held-out real fits: final val_acc Spearman "
+            f"{held['final_val_acc_spearman']:.3f}, mean absolute error "
+            f"{held['final_val_acc_mae']:.4f}; whole val_acc curves MAE "
+            f"{held['curve_val_acc_mae']:.4f}."
+        )
+    return [line]
 
 
 def headline_lines(report_rows, tests, ranks, target, reference) -> list[str]:

@@ -211,9 +211,18 @@ def _check_and_tag(study, job: Job, grid_info: dict[str, int] | None) -> None:
             "sampler_seed": sampler_seed(job.method, job.seed),
             "budget": asdict(job.benchmark.budget),
             "objective": job.benchmark.objective,
+            "table": _table_description(job.benchmark.objective),
             "grid": grid_info,
         },
     )
+
+
+def _table_description(objective: str) -> dict | None:
+    if not objective.startswith("table:"):
+        return None
+    from hpo.bench.tables import describe_table
+
+    return describe_table(objective.removeprefix("table:"))
 
 
 def _best(study) -> str:

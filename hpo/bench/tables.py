@@ -97,6 +97,24 @@ class SurrogateObjective:
         return replay_curve(trial, rows, self.metric, self.table.num_classes)
 
 
+def describe_table(path: str) -> dict[str, Any]:
+    """What a report says about the table a comparison replayed (stored on each study)."""
+    table = open_table(path)
+    if isinstance(table, Table):
+        return {
+            "kind": "lookup",
+            "answers": "nearest learning rate (log scale), a seeded repeat",
+            "fits": len(table.lrs) * len(table.optimizers) * table.repeats,
+        }
+    fidelity = table.meta.get("fidelity", {})
+    return {
+        "kind": KIND,
+        "answers": f"scikit-learn {table.model_name} fitted on every fit, whole curves",
+        "fits": len(table.fits),
+        "held_out": fidelity.get("held_out", {}),
+    }
+
+
 def table_objective(
     path: str, space: SearchSpace, metric: Metric, max_epochs: int, seed: int
 ) -> TableObjective | SurrogateObjective:

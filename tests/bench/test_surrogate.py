@@ -116,7 +116,10 @@ def test_compare_replays_the_table_epoch_by_epoch(table_file: Path, tmp_path: Pa
     names = optuna.get_all_study_names(storage)
     assert sorted(names) == [f"s/{m}/seed{k}" for m in ("random", "tpe_hyperband") for k in (0, 1)]
     for name in names:
-        trials = optuna.load_study(study_name=name, storage=storage).trials
+        study = optuna.load_study(study_name=name, storage=storage)
+        described = study.user_attrs["compare"]["table"]
+        assert described["kind"] == "surrogate" and described["fits"] == 4
+        trials = study.trials
         assert len(trials) == 6
         for t in trials:
             expected = [r["val_acc"] for r in table.curve(t.params | {"batch_size": 128})]
