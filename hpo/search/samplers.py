@@ -74,8 +74,9 @@ def cmaes(space: SearchSpace, seed: int) -> BaseSampler:
 
 
 def qmc(space: SearchSpace, seed: int) -> BaseSampler:
-    """Scrambled Sobol quasi-random sequence: even coverage of the space."""
-    return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    """Scrambled Sobol quasi-random sequence: even coverage of the space. (Optuna's default is
+    unscrambled: every seed would walk the same points.)"""
+    return optuna.samplers.QMCSampler(scramble=True, seed=seed, warn_independent_sampling=False)
 
 
 def gp(space: SearchSpace, seed: int) -> BaseSampler:
