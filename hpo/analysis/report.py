@@ -117,7 +117,9 @@ def table_lines(table: dict[str, Any] | None) -> list[str]:
     if held:
         line += (
             f" Against {held['n']} held-out real fits: final val_acc Spearman "
-            f"{held['final_val_acc_spearman']:.3f}, mean absolute error "
+            f"{held['final_val_acc_spearman']:.3f} (over the {held.get('n_learned', '?')} that "
+            f"learned: {held.get('final_val_acc_spearman_learned', math.nan):.3f}), mean "
+            "absolute error "
             f"{held['final_val_acc_mae']:.4f}; whole val_acc curves MAE "
             f"{held['curve_val_acc_mae']:.4f}."
         )

@@ -38,14 +38,19 @@ def holdout(fits: list[dict[str, Any]], fraction: float, seed: int, first: int =
 
 def score(table: SurrogateTable, held: list[dict[str, Any]]) -> dict[str, float]:
     """Predicted vs real on `held`: final val_acc (Spearman, MAE), the whole val_acc curve
-    (MAE over epochs, mean per-epoch Spearman), all on the curves as the table stores them."""
+    (MAE over epochs, mean per-epoch Spearman), all on the curves as the table stores them.
+    Also the Spearman over the fits that learned (final val_acc at least twice chance): among
+    fits stuck at chance the real order is which class a dead network happens to predict."""
     real = table.targets(held).reshape(len(held), table.max_epochs, len(COLUMNS))
     pred = table.model.predict(table.inputs(held)).reshape(real.shape)
     acc_real, acc_pred = real[:, :, VAL_ACC], pred[:, :, VAL_ACC]
     per_epoch = [_spearman(acc_real[:, e], acc_pred[:, e]) for e in range(table.max_epochs)]
+    learned = acc_real[:, -1] >= 2.0 / table.num_classes  # the rest: chance, ranked by noise
     return {
         "n": len(held),
         "final_val_acc_spearman": _spearman(acc_real[:, -1], acc_pred[:, -1]),
+        "n_learned": int(learned.sum()),
+        "final_val_acc_spearman_learned": _spearman(acc_real[learned, -1], acc_pred[learned, -1]),
         "final_val_acc_mae": float(np.mean(np.abs(acc_real[:, -1] - acc_pred[:, -1]))),
         "curve_val_acc_mae": float(np.mean(np.abs(acc_real - acc_pred))),
         "curve_val_acc_spearman": float(np.nanmean(per_epoch)),

@@ -140,7 +140,8 @@ def pack(argv: list[str], prog: str) -> int:
     print(
         f"{len(fits)} fits → {args.out} ({Path(args.out).stat().st_size / 1024:.0f} KB), "
         f"model {fidelity['model']}; held out {held['n']}: final val_acc Spearman "
-        f"{held['final_val_acc_spearman']:.3f}, MAE {held['final_val_acc_mae']:.4f}; curves MAE "
+        f"{held['final_val_acc_spearman']:.3f} ({held['final_val_acc_spearman_learned']:.3f} over "
+        f"the {held['n_learned']} that learned), MAE {held['final_val_acc_mae']:.4f}; curves MAE "
         f"{held['curve_val_acc_mae']:.4f}"
     )
     return 0
