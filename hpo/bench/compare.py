@@ -259,7 +259,7 @@ def validate(bench: Benchmark, methods: list[str]) -> None:
 
 
 def run_job(job: Job) -> str:
-    if job.threads and job.benchmark.objective == "train":
+    if job.threads:  # real fits, and on a table the GP sampler's torch
         import torch
 
         torch.set_num_threads(job.threads)  # N workers × all cores each would oversubscribe
