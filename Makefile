@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: setup study test test-all lint clean-studies report-replay replay-table dashboard
+.PHONY: setup study test test-all lint clean-studies report-replay replay-table dashboard \
+	table-5d report-5d
 
 setup: $(STAMP)
 
@@ -48,6 +49,26 @@ report-replay: setup
 # Rebuild the replay table with real fits (7 optimizers × 24 LRs × 2 repeats; resumable).
 replay-table: setup
 	$(PY) -m hpo.replay build --out $(REPLAY_TABLE) --max-epochs 20
+
+# The 5-D table (lr × optimizer × batch size × dropout × width) from real fits: two processes at
+# nice 19 fit the design (resumable: run it again to continue; FITS_5D outside the repo), then
+# pack the fits, holding 15 % out to measure the surrogate's fidelity.
+TABLE_5D := hpo/tables/digits_5d.json.gz
+SPACE_5D := conf/spaces/digits_5d.yaml
+FITS_5D  ?= /tmp/hpo-table5d
+table-5d: setup
+	for k in 0 1; do nice -n 19 $(PY) -m hpo.replay sample --space $(SPACE_5D) \
+		--fits $(FITS_5D) --shard $$k --shards 2 $(ARGS) & done; wait
+	$(PY) -m hpo.replay pack --space $(SPACE_5D) --fits $(FITS_5D) --out $(TABLE_5D)
+
+# Nine methods × 20 seeds × 100 trials on the 5-D table, then the report.
+METHODS_5D := random,grid,qmc,tpe,tpe_multivariate,cmaes,gp,tpe_hyperband,lr_find
+report-5d: setup
+	$(PY) -m hpo.compare --experiment table5d --objective table:$(TABLE_5D) \
+		--space $(SPACE_5D) --max-epochs 15 --n-trials 100 --seeds 0-19 \
+		--methods $(METHODS_5D) --storage journal:///studies/table5d.log --workers 2
+	$(PY) -m hpo.report --storage journal:///studies/table5d.log --experiment table5d \
+		--out reports/table5d
 
 # optuna-dashboard on 127.0.0.1:8080 with the artifact store; ARGS="--storage URL --port P"
 dashboard: setup

@@ -18,7 +18,17 @@ from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
 from hpo.analysis.results import Run, band, by_method, on_epoch_grid  # noqa: E402
 
-COLOURS = {"grid": "tab:blue", "random": "tab:orange", "tpe": "tab:green"}
+COLOURS = {
+    "grid": "tab:blue",
+    "random": "tab:orange",
+    "tpe": "tab:green",
+    "tpe_multivariate": "tab:olive",
+    "tpe_hyperband": "tab:cyan",
+    "qmc": "tab:purple",
+    "cmaes": "tab:red",
+    "gp": "tab:brown",
+    "lr_find": "tab:pink",
+}
 DPI = 90
 
 
@@ -217,4 +227,35 @@ def importances(values: dict[str, dict[str, float]], path: Path) -> Path | None:
     ax.set_title("Hyperparameter importance")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
+def critical_difference(ranking: dict, path: Path) -> Path | None:
+    """Critical-difference diagram (Demšar 2006): average ranks on one axis (1 = best, left),
+    the Nemenyi CD as a scale bar, and a bar under each group of methods within one CD."""
+    ranks: dict[str, float] = ranking.get("ranks", {}) if ranking else {}
+    if len(ranks) < 2:
+        return None
+    names = sorted(ranks, key=ranks.get)
+    k, cd = len(names), float(ranking["cd"])
+    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.32 * k))
+    ax.hlines(0, 1, k, color="black", lw=1)
+    for r in range(1, k + 1):
+        ax.vlines(r, -0.1, 0.1, color="black", lw=1)
+        ax.text(r, 0.2, str(r), ha="center", va="bottom", fontsize=8)
+    ax.hlines(0.8, 1, 1 + cd, color="tab:red", lw=2)
+    ax.text(1 + cd / 2, 0.9, f"CD = {cd:.2f}", ha="center", va="bottom", color="tab:red")
+    for i, name in enumerate(names):
+        y = -0.5 - 0.45 * i
+        ax.plot([ranks[name], ranks[name], 1 - 0.3], [0, y, y], color=_colour(name, i), lw=1)
+        ax.text(1 - 0.35, y, f"{name} ({ranks[name]:.2f})", ha="right", va="center", fontsize=9)
+    for j, group in enumerate(ranking.get("cliques", [])):
+        y = -0.25 - 0.1 * j
+        ax.hlines(y, ranks[group[0]] - 0.05, ranks[group[-1]] + 0.05, color="grey", lw=4)
+    ax.set_xlim(1 - 0.35 - 0.25 * k, k + 0.3)
+    ax.set_ylim(-0.5 - 0.45 * k, 1.3)
+    ax.axis("off")
+    ax.set_title(
+        f"Average rank over {ranking['seeds']} seeds; Friedman p = {ranking['friedman_p']:.2g}"
+    )
     return _save(fig, path)

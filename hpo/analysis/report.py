@@ -15,14 +15,20 @@ import html
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpo.analysis.results import Run, by_method, default_target, pairwise, summarise
+from hpo.analysis.results import (
+    ALPHA,
+    Run,
+    by_method,
+    default_target,
+    pairwise,
+    ranking,
+    summarise,
+)
 from hpo.persist.urls import redact
-
-ALPHA = 0.05
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Report:
     setup: list[str]
     figures: list[tuple[str, str]]  # (file name, caption)
     retrained: dict[str, dict[str, Any]] | None = None
+    ranking: dict[str, Any] = field(default_factory=dict)  # results.ranking
 
 
 def _fmt(v: object, digits: int = 4) -> str:
@@ -80,6 +87,14 @@ def setup_lines(runs: Sequence[Run]) -> list[str]:
         "not replay RandomSampler's proposals. Data split and weight initialisation use the "
         "seed itself, identical across methods.",
     ]
+    lines += table_lines(compare.get("table"))
+    pruners = {r.method: r.attrs.get("config", {}).get("pruner") for r in runs}
+    if len(set(pruners.values())) > 1:
+        lines.append(
+            "Pruners differ by method: "
+            + ", ".join(f"{m} `{p}`" for m, p in sorted(pruners.items()))
+            + "."
+        )
     grids = {json.dumps(r.attrs.get("compare", {}).get("grid")) for r in groups.get("grid", [])}
     for g in grids:
         info = json.loads(g) if g != "null" else None
@@ -93,42 +108,80 @@ def setup_lines(runs: Sequence[Run]) -> list[str]:
     return lines
 
 
-def headline_lines(report_rows, tests, runs, target, reference) -> list[str]:
-    out = []
-    rows = {r["method"]: r for r in report_rows}
-    pairs = {(t["a"], t["b"]): t for t in tests}
-    for a, b in (("tpe", "random"), ("random", "grid"), ("tpe", "grid")):
-        if (a, b) not in pairs:
-            continue
-        t, back = pairs[(a, b)], pairs[(b, a)]
-        if t["p_better"] < ALPHA:
-            verdict = f"{a} beats {b}"
-        elif back["p_better"] < ALPHA:
-            verdict = f"{a} does not beat {b}: {b} is better (p = {_p(back['p_better'])})"
-        else:
-            verdict = f"{a} does not significantly beat {b}"
-        out.append(
-            f"**{verdict}** at this budget: median best {_fmt(rows[a]['median'])} vs "
-            f"{_fmt(rows[b]['median'])}; one-sided Mann-Whitney U = {t['U']:g}, "
-            f"p({a} better) = {_p(t['p_better'])}, two-sided p = {_p(t['p_two_sided'])}, "
-            f"{rows[a]['seeds']} vs {rows[b]['seeds']} seeds (α = {ALPHA})."
+def table_lines(table: dict[str, Any] | None) -> list[str]:
+    """What answered the trials of a replay comparison, and how faithfully."""
+    if not table:
+        return []
+    line = f"Replay table ({table['kind']}, {table['fits']} real fits): {table['answers']}."
+    held = table.get("held_out") or {}
+    if held:
+        line += (
+            f" Against {held['n']} held-out real fits: final val_acc Spearman "
+            f"{held['final_val_acc_spearman']:.3f} (over the {held.get('n_learned', '?')} that "
+            f"learned: {held.get('final_val_acc_spearman_learned', math.nan):.3f}), mean "
+            "absolute error "
+            f"{held['final_val_acc_mae']:.4f}; whole val_acc curves MAE "
+            f"{held['curve_val_acc_mae']:.4f}."
         )
-    for method, row in rows.items():
-        if method == reference:
-            continue
-        trials = row["trials_to_target"]
-        if not row["reached"]:
-            out.append(
-                f"{method} never reaches {reference}'s median final best ({_fmt(target)}) "
-                f"in any of its {row['seeds']} seeds."
-            )
-            continue
+    return [line]
+
+
+def headline_lines(report_rows, tests, ranks, target, reference) -> list[str]:
+    """Each method against the reference, after Holm's correction; what reaching the
+    reference's median took; the Friedman test on the ranks."""
+    rows = {r["method"]: r for r in report_rows}
+    out = [verdict_line(method, reference, rows, tests) for method in rows if method != reference]
+    out += [reach_line(m, reference, rows, target) for m in rows if m != reference]
+    if ranks:
+        best = min(ranks["ranks"], key=ranks["ranks"].get)
         out.append(
-            f"{method} reaches {reference}'s median final best ({_fmt(target)}, after "
-            f"{_fmt(rows[reference]['trials']) if reference in rows else '?'} trials) in a "
-            f"median of {_fmt(trials)} trials; {row['reached']} of {row['seeds']} seeds reach it."
+            f"Average rank over {ranks['seeds']} seeds (1 = best): {best} first at "
+            f"{ranks['ranks'][best]:.2f}; Friedman χ² = {_fmt(ranks['friedman_chi2'])}, "
+            f"p = {_p(ranks['friedman_p'])}; Nemenyi critical difference {ranks['cd']:.2f}."
         )
     return out
+
+
+def verdict_line(method: str, reference: str, rows, tests) -> str:
+    """'**tpe beats random** …', '… is worse than …' or '… does not differ …', Holm-corrected."""
+    pair = next((t for t in tests if {t["a"], t["b"]} == {method, reference}), None)
+    if pair is None:
+        return f"{method}: too few seeds to test against {reference}."
+    a12 = pair["A"] if pair["a"] == method else 1.0 - pair["A"]
+    if pair["winner"] == method:
+        verdict = f"**{method} beats {reference}**"
+    elif pair["winner"] == reference:
+        verdict = f"**{method} is worse than {reference}**"
+    else:
+        verdict = f"{method} does not differ significantly from {reference}"
+    return (
+        f"{verdict}: median best {_fmt(rows[method]['median'])} vs "
+        f"{_fmt(rows[reference]['median'])}; Mann-Whitney p = {_p(pair['p_two_sided'])}, "
+        f"Holm-corrected over {len(tests)} pairs p = {_p(pair['p_holm'])}; "
+        f"A = {a12:.2f} ({pair['magnitude']}), {rows[method]['seeds']} vs "
+        f"{rows[reference]['seeds']} seeds (α = {ALPHA})."
+    )
+
+
+def reach_line(method: str, reference: str, rows, target: float) -> str:
+    """How many trials and epochs a method needed to reach the reference's median final best."""
+    row = rows[method]
+    if not row["reached"]:
+        return (
+            f"{method} never reaches {reference}'s median final best ({_fmt(target)}) "
+            f"in any of its {row['seeds']} seeds."
+        )
+    spent = (
+        f"{_fmt(rows[reference]['trials'])} trials, {_fmt(rows[reference]['epochs'])} epochs"
+        if reference in rows
+        else "?"
+    )
+    return (
+        f"{method} reaches {reference}'s median final best ({_fmt(target)}, after {spent}) in a "
+        f"median of {_fmt(row['trials_to_target'])} trials and "
+        f"{_fmt(row['epochs_to_target'])} epochs; {row['reached']} of {row['seeds']} seeds "
+        "reach it."
+    )
 
 
 def collect(
@@ -139,6 +192,7 @@ def collect(
     target = default_target(runs, reference) if target is None else target
     rows = summarise(runs, target)
     tests = pairwise(runs)
+    ranks = ranking(runs)
     config = runs[0].attrs.get("config", {})
     metric = config.get("metric", "value")
     return Report(
@@ -150,9 +204,10 @@ def collect(
         reference,
         rows,
         tests,
-        headline_lines(rows, tests, runs, target, reference),
+        headline_lines(rows, tests, ranks, target, reference),
         setup_lines(runs),
         [],
+        ranking=ranks,
     )
 
 
@@ -178,6 +233,11 @@ def draw(runs: Sequence[Run], report: Report, out: Path) -> None:
         (
             plots.scatter3d(trials, names, report.metric, out / "scatter3d.png"),
             "Learning rate × second hyperparameter × metric (seed 004).",
+        ),
+        (
+            plots.critical_difference(report.ranking, out / "critical_difference.png"),
+            "Average rank of each method over seeds (1 = best); methods joined by a bar do not "
+            "differ by the Nemenyi critical difference (CD, α = 0.05).",
         ),
         (
             plots.importances(importances(runs), out / "importances.png"),
@@ -216,6 +276,7 @@ COLUMNS = [
     ("mean", "mean"),
     ("std", "± std"),
     ("median", "median"),
+    ("median_ci", "median 95 % CI"),
     ("min", "min"),
     ("max", "max"),
     ("trials", "trials"),
@@ -223,6 +284,7 @@ COLUMNS = [
     ("failed", "failed"),
     ("epochs", "epochs used"),
     ("trials_to_target", "trials to target (median)"),
+    ("epochs_to_target", "epochs to target (median)"),
     ("reached", "seeds reaching target"),
 ]
 
@@ -233,17 +295,56 @@ def _params(params: dict[str, Any]) -> str:
 
 def table_cells(report: Report) -> tuple[list[str], list[list[str]]]:
     head = [label for _, label in COLUMNS]
-    body = [[_fmt(row[key]) for key, _ in COLUMNS] for row in report.rows]
+    body = [[_cell(row, key) for key, _ in COLUMNS] for row in report.rows]
     return head, body
+
+
+def _cell(row: dict[str, Any], key: str) -> str:
+    if key == "median_ci":
+        return f"[{_fmt(row['median_low'])}, {_fmt(row['median_high'])}]"
+    return _fmt(row[key])
 
 
 def test_cells(report: Report) -> tuple[list[str], list[list[str]]]:
-    head = ["A", "B", "U", "p (A better than B, one-sided)", "p (two-sided)"]
+    head = ["method 1", "method 2", "U", "p", "p (Holm)", "A (1 over 2)", "effect", "better"]
     body = [
-        [t["a"], t["b"], f"{t['U']:g}", _p(t["p_better"]), _p(t["p_two_sided"])]
+        [
+            t["a"], t["b"], f"{t['U']:g}", _p(t["p_two_sided"]), _p(t["p_holm"]),
+            f"{t['A']:.2f}", t["magnitude"], t["winner"] or "—",
+        ]
         for t in report.tests
-    ]
+    ]  # fmt: skip
     return head, body
+
+
+TESTS_NOTE = (
+    "Two-sided Mann-Whitney U on the final best values of every pair of methods; p (Holm) is "
+    "corrected for all the pairs at once (Holm's step-down method); A is Vargha and Delaney's "
+    "effect size, the probability that a seed of method 1 ends better than a seed of method 2 "
+    "(ties half; 0.5 = no difference; small ≥ 0.56, medium ≥ 0.64, large ≥ 0.71, or the mirror "
+    "below 0.5); `better` names the better method where the corrected p < α."
+)
+
+
+def ranking_cells(report: Report) -> tuple[list[str], list[list[str]]]:
+    ranks = report.ranking.get("ranks", {})
+    return ["method", "average rank"], [
+        [m, f"{r:.2f}"] for m, r in sorted(ranks.items(), key=lambda kv: kv[1])
+    ]
+
+
+def ranking_note(report: Report) -> str:
+    r = report.ranking
+    if not r:
+        return "Too few common seeds to rank the methods."
+    groups = "; ".join(", ".join(g) for g in r["cliques"]) or "none"
+    return (
+        f"Ranks of the final best values within each of the {r['seeds']} seeds every method "
+        f"ran (1 = best, ties averaged). Friedman χ² = {_fmt(r['friedman_chi2'])}, "
+        f"p = {_p(r['friedman_p'])}; Nemenyi critical difference CD = {r['cd']:.2f} "
+        f"(α = {ALPHA}): methods whose average ranks differ by less are not told apart. "
+        f"Groups within one CD: {groups}."
+    )
 
 
 def to_markdown(report: Report) -> str:
@@ -268,8 +369,11 @@ def to_markdown(report: Report) -> str:
         "",
     ]
     lines += table(*table_cells(report))
-    lines += ["## Pairwise Mann-Whitney U tests (final best values)", ""]
+    lines += ["## Pairwise Mann-Whitney U tests, Holm-corrected (final best values)", ""]
+    lines += [TESTS_NOTE, ""]
     lines += table(*test_cells(report))
+    lines += ["## Average ranks over seeds (Friedman, Nemenyi)", "", ranking_note(report), ""]
+    lines += table(*ranking_cells(report))
     if report.retrained:
         lines += ["## Best configurations retrained, scored on the test split", ""]
         head = ["method", "params", "from", f"val {report.metric}", "test_acc"]
@@ -315,8 +419,12 @@ def to_html(report: Report, figures_dir: Path | None = None) -> str:
         *(f"<li>{md_inline(h)}</li>" for h in report.headlines),
         f"</ul><h2>Final best {html.escape(report.metric)} per method</h2>",
         table(*table_cells(report)),
-        "<h2>Pairwise Mann-Whitney U tests</h2>",
+        "<h2>Pairwise Mann-Whitney U tests, Holm-corrected</h2>",
+        f"<p>{md_inline(TESTS_NOTE)}</p>",
         table(*test_cells(report)),
+        "<h2>Average ranks over seeds (Friedman, Nemenyi)</h2>",
+        f"<p>{md_inline(ranking_note(report))}</p>",
+        table(*ranking_cells(report)),
         *(
             [
                 "<h2>Best configurations retrained, scored on the test split</h2>",

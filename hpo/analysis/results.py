@@ -2,6 +2,9 @@
 
 runs = load_runs("sqlite:///studies/hpo.db", "cmp")     # one Run per (method, seed) study
 table = summarise(runs, target)                          # one row per method
+tests = pairwise(runs); ranks = ranking(runs)            # all pairs (Holm), ranks (Friedman)
+
+The tests and ranks themselves are hpo.analysis.stats; this module picks what they are run on.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from typing import Any
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
+from hpo.analysis import stats
 from hpo.errors import UsageError
 from hpo.persist.storages import open_existing_storage
 from hpo.persist.urls import redact
 
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
+ALPHA = 0.05  # significance level of every test in a report
 
 
 @dataclass
@@ -139,6 +144,12 @@ def trials_to_reach(run: Run, target: float) -> int | None:
     return int(indices[0]) + 1 if len(indices) else None
 
 
+def epochs_to_reach(run: Run, target: float) -> float | None:
+    """The epochs spent (up-front costs included) when the best value first reaches `target`."""
+    n = trials_to_reach(run, target)
+    return None if n is None else float(run.cumulative_epochs()[n - 1])
+
+
 def mann_whitney(a: Sequence[float], b: Sequence[float], direction: str) -> dict[str, float]:
     """Mann-Whitney U of a vs b: U, two-sided p, and one-sided p for "a is better than b"."""
     from scipy.stats import mannwhitneyu
@@ -170,6 +181,8 @@ def summarise(runs: Sequence[Run], target: float) -> list[dict[str, Any]]:
         finite = finals[~np.isnan(finals)]
         reach = [trials_to_reach(r, target) for r in group]
         reached = [n for n in reach if n is not None]
+        epochs_reach = [e for r in group if (e := epochs_to_reach(r, target)) is not None]
+        low, high = stats.median_ci(finite)
         rows.append(
             {
                 "method": method,
@@ -177,6 +190,8 @@ def summarise(runs: Sequence[Run], target: float) -> list[dict[str, Any]]:
                 "mean": float(np.mean(finite)) if len(finite) else math.nan,
                 "std": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan,
                 "median": float(np.median(finite)) if len(finite) else math.nan,
+                "median_low": low,  # 95 % bootstrap confidence interval of the median
+                "median_high": high,
                 "min": float(np.min(finite)) if len(finite) else math.nan,
                 "max": float(np.max(finite)) if len(finite) else math.nan,
                 "trials": float(np.mean([len(r.counted) for r in group])),
@@ -185,26 +200,62 @@ def summarise(runs: Sequence[Run], target: float) -> list[dict[str, Any]]:
                 "epochs": float(np.mean([r.cumulative_epochs()[-1:].sum() for r in group])),
                 "reached": len(reached),
                 "trials_to_target": float(np.median(reached)) if reached else math.nan,
+                "epochs_to_target": float(np.median(epochs_reach)) if epochs_reach else math.nan,
             }
         )
     return rows
 
 
+def finals(runs: Sequence[Run]) -> dict[str, list[float]]:
+    """Each method's final best values, one per seed that has one."""
+    return {
+        method: [r.final_best for r in group if not math.isnan(r.final_best)]
+        for method, group in by_method(runs).items()
+    }
+
+
 def pairwise(runs: Sequence[Run]) -> list[dict[str, Any]]:
-    """Mann-Whitney U for every ordered pair of methods on the final best values."""
-    groups = by_method(runs)
-    direction = runs[0].direction
+    """Every unordered pair of methods on their final best values: two-sided Mann-Whitney U,
+    its p-value Holm-corrected over all the pairs, Vargha-Delaney A of `a` over `b`, and the
+    `winner` when the corrected p is below `alpha` (else None)."""
+    values, direction = finals(runs), runs[0].direction
+    names = [m for m, v in values.items() if len(v) >= 2]
     out = []
-    for a, ra in groups.items():
-        for b, rb in groups.items():
-            if a == b:
-                continue
-            va = [r.final_best for r in ra if not math.isnan(r.final_best)]
-            vb = [r.final_best for r in rb if not math.isnan(r.final_best)]
-            if len(va) < 2 or len(vb) < 2:
-                continue
-            out.append({"a": a, "b": b, **mann_whitney(va, vb, direction)})
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            test = mann_whitney(values[a], values[b], direction)
+            a12 = stats.vargha_delaney_a(values[a], values[b], direction)
+            out.append({"a": a, "b": b, **test, "A": a12, "magnitude": stats.magnitude(a12)})
+    for row, p in zip(out, stats.holm([r["p_two_sided"] for r in out]), strict=True):
+        row["p_holm"] = p
+        row["winner"] = (row["a"] if row["A"] > 0.5 else row["b"]) if p < ALPHA else None
     return out
+
+
+def ranking(runs: Sequence[Run]) -> dict[str, Any]:
+    """Average rank of each method over the seeds every method has (1 = best), Friedman's test
+    on them and the Nemenyi critical difference; empty below 2 methods or 2 common seeds."""
+    groups = by_method(runs)
+    common = sorted(set.intersection(*({r.seed for r in g} for g in groups.values())))
+    if len(groups) < 2 or len(common) < 2:
+        return {}
+    methods = list(groups)
+    best = {(r.method, r.seed): r.final_best for r in runs}
+    matrix = np.array([[best[(m, s)] for m in methods] for s in common], dtype=float)
+    matrix = matrix[~np.isnan(matrix).any(axis=1)]
+    if len(matrix) < 2:
+        return {}
+    ranks = dict(zip(methods, stats.average_ranks(matrix, runs[0].direction), strict=True))
+    chi2, p = stats.friedman(matrix)
+    cd = stats.nemenyi_cd(len(methods), len(matrix), ALPHA)
+    return {
+        "ranks": {m: float(v) for m, v in ranks.items()},
+        "seeds": len(matrix),
+        "friedman_chi2": chi2,
+        "friedman_p": p,
+        "cd": cd,
+        "cliques": stats.cliques(ranks, cd),
+    }
 
 
 def _count(run: Run, state: TrialState) -> int:

@@ -5,7 +5,9 @@
 `lr_find` (seed 002): one LR range test per optimizer the space offers, then the rest of the
 budget trains at the suggested learning rate, the other searched parameters drawn at random. The
 range tests are paid for out of the same budget (their batches counted as epochs), so the
-comparison with the samplers stays fair.
+comparison with the samplers stays fair. On a replay table (`--objective table:…`) the range
+tests still train for real (a few hundred batches on the table's dataset and model: seconds),
+and the trials at the suggested rates are answered by the table.
 """
 
 from __future__ import annotations
@@ -13,34 +15,30 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import optuna
 
-from hpo.bench.compare import Job, open_job_study, run_job_study
+from hpo.bench.compare import Job, make_objective, open_job_study, run_job_study
 from hpo.config.run import RunConfig
 from hpo.config.space import CategoricalParam, NumericParam, SearchSpace
-from hpo.errors import UsageError
 from hpo.search.budget import Budget
-from hpo.search.objective import Objective, run_repeats
 
 RANGE_TEST_STEPS = 100
 
 
-class FixedLrObjective(Objective):
-    """A trial whose `lr` is the range test's suggestion for the trial's optimizer."""
+@dataclass(frozen=True)
+class FixedLrSpace(SearchSpace):
+    """The space, but a trial's `lr` is the range test's suggestion for its optimizer (recorded
+    like a searched value, so the trial looks like any other)."""
 
-    def __init__(self, config: RunConfig, space: SearchSpace, lr_by_optimizer: dict[str, float]):
-        super().__init__(config, space)
-        self.others = replace(space, params={k: p for k, p in space.params.items() if k != "lr"})
-        self.lr_by_optimizer = lr_by_optimizer
+    lr_by_optimizer: dict[str, float] = field(default_factory=dict)
 
-    def __call__(self, trial: optuna.Trial) -> float:
-        params = self.others.suggest(trial)
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        params = {name: p.suggest(trial) for name, p in self.params.items() if name != "lr"}
         lr = self.lr_by_optimizer[str(params.get("optimizer", ""))]
-        params["lr"] = trial.suggest_float("lr", lr, lr)  # recorded like a searched value
-        return run_repeats(trial, params, self.config, self.metric)
+        return {**params, "lr": trial.suggest_float("lr", lr, lr), **self.fixed}
 
 
 def typical_params(space: SearchSpace) -> dict[str, Any]:
@@ -96,8 +94,6 @@ def remaining_budget(budget: Budget, test_epochs: float, max_epochs: int) -> Bud
 
 def run_lr_find_study(job: Job) -> str:
     """LR range test per optimizer, then the budget's rest at the suggested LR (seed 002)."""
-    if job.benchmark.objective != "train":
-        raise UsageError("lr_find trains for real: use it with --objective train")
     study, config, space = open_job_study(job, "random")
     found = study.user_attrs.get("lr_find")
     if found is None:  # a resumed study keeps the suggestions of its first run
@@ -106,5 +102,7 @@ def run_lr_find_study(job: Job) -> str:
         study.set_user_attr("lr_find", found)
     budget = remaining_budget(job.benchmark.budget, found["epochs"], config.max_epochs)
     job = replace(job, benchmark=replace(job.benchmark, budget=budget))
-    objective = FixedLrObjective(config, space, found["lr_by_optimizer"])
-    return run_job_study(job, study, objective, config)
+    fixed = FixedLrSpace(
+        space.params, space.fixed, space.grid_points, space.source, found["lr_by_optimizer"]
+    )
+    return run_job_study(job, study, make_objective(job.benchmark, config, fixed), config)

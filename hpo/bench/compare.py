@@ -184,11 +184,11 @@ def run_mirrored(study, objective, budget: Budget, timeout: float | None):
 
 def make_objective(bench: Benchmark, config: RunConfig, space: SearchSpace):
     if bench.objective.startswith("table:"):
-        from hpo.bench.replay import TableObjective
+        from hpo.bench.tables import table_objective
 
         metric = create_metric(config.metric, config.cap)
         path = bench.objective.removeprefix("table:")
-        return TableObjective(path, space, metric, config.max_epochs, config.seed)
+        return table_objective(path, space, metric, config.max_epochs, config.seed)
     from hpo.search.objective import Objective
 
     return Objective(config, space)
@@ -211,9 +211,18 @@ def _check_and_tag(study, job: Job, grid_info: dict[str, int] | None) -> None:
             "sampler_seed": sampler_seed(job.method, job.seed),
             "budget": asdict(job.benchmark.budget),
             "objective": job.benchmark.objective,
+            "table": _table_description(job.benchmark.objective),
             "grid": grid_info,
         },
     )
+
+
+def _table_description(objective: str) -> dict | None:
+    if not objective.startswith("table:"):
+        return None
+    from hpo.bench.tables import describe_table
+
+    return describe_table(objective.removeprefix("table:"))
 
 
 def _best(study) -> str:
@@ -245,19 +254,19 @@ def validate(bench: Benchmark, methods: list[str]) -> None:
     if bench.objective == "train":
         validate_run(bench.config)
         return
-    from hpo.bench.replay import check_space, load_table
+    from hpo.bench.tables import check_table_space, open_table
 
     check_storage_url(bench.config.storage)
     create_metric(bench.config.metric, bench.config.cap)
-    check_space(
+    check_table_space(
         bench.config.load_space(),
-        load_table(bench.objective.removeprefix("table:")),
+        open_table(bench.objective.removeprefix("table:")),
         bench.config.max_epochs,
     )
 
 
 def run_job(job: Job) -> str:
-    if job.threads and job.benchmark.objective == "train":
+    if job.threads:  # real fits, and on a table the GP sampler's torch
         import torch
 
         torch.set_num_threads(job.threads)  # N workers × all cores each would oversubscribe

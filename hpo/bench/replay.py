@@ -83,17 +83,24 @@ def save_table(path: Path, table: Table) -> None:
         json.dump(data, fh, separators=(",", ":"))
 
 
-@lru_cache(maxsize=4)
-def load_table(path: str) -> Table:
+def table_file(path: str) -> Path:
+    """The table's file: the path as given, else inside the project (hpo/tables/… from any
+    working directory)."""
     file = Path(path)
     packaged = Path(__file__).resolve().parents[2] / path
     if not file.is_file() and not file.is_absolute() and packaged.is_file():
-        file = packaged  # hpo/tables/… from any working directory
+        file = packaged
     if not file.is_file():
         raise UsageError(
             f"replay table {path} not found; build one with `hpo replay build "
             f"--out {path}` or use {DEFAULT_TABLE}"
         )
+    return file
+
+
+@lru_cache(maxsize=4)
+def load_table(path: str) -> Table:
+    file = table_file(path)
     try:
         with gzip.open(file, "rt", encoding="utf-8") as fh:
             data = json.load(fh)

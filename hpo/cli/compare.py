@@ -25,6 +25,8 @@ from hpo.errors import UsageError
 from hpo.persist.urls import redact
 
 BUDGET_UNITS = ("trials", "epochs", "seconds")
+TRAIN_SEEDS = "0-4"  # real fits cost minutes each
+REPLAY_SEEDS = "0-19"  # replays cost milliseconds: enough seeds to tell methods apart
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -69,7 +71,11 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         default="grid,random,tpe",
         help="comma-separated samplers or registered methods (default %(default)s)",
     )
-    p.add_argument("--seeds", default="0-4", help="e.g. 0-9 or 0,3,5 (default %(default)s)")
+    p.add_argument(
+        "--seeds",
+        default=None,
+        help=f"e.g. 0-9 or 0,3,5 (default {TRAIN_SEEDS} for real fits, {REPLAY_SEEDS} on a table)",
+    )
     p.add_argument(
         "--budget",
         default=None,
@@ -95,7 +101,8 @@ def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
     check_name("--experiment", args.experiment)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    seeds = parse_seeds(args.seeds)
+    default_seeds = TRAIN_SEEDS if args.objective == "train" else REPLAY_SEEDS
+    seeds = parse_seeds(args.seeds or default_seeds)
     workers = parse_workers(args.workers) or min(available_cores(), len(methods) * len(seeds))
     if len(set(methods)) != len(methods) or not methods:
         raise UsageError(f"--samplers must list distinct names, got {args.methods!r}")

@@ -1,11 +1,18 @@
-"""Build a tabular replay benchmark from real fits (`hpo replay build`).
+"""Build a tabular replay benchmark from real fits (`hpo replay build|sample|pack`).
 
     hpo replay build --out hpo/tables/digits_mnist_cnn.json.gz --max-epochs 20
     hpo compare --objective table:hpo/tables/digits_mnist_cnn.json.gz \
         --space conf/spaces/replay.yaml
 
-The build trains every optimizer × log-spaced learning rate × repeat for real (resumable; a
+    hpo replay sample --space conf/spaces/digits_5d.yaml --fits /work/table5d --shard 0 --shards 2
+    hpo replay pack --space conf/spaces/digits_5d.yaml --fits /work/table5d \
+        --out hpo/tables/digits_5d.json.gz
+
+`build` trains every optimizer × log-spaced learning rate × repeat for real (resumable; a
 second process with --reverse halves the time); see hpo.bench.replay for how tables answer.
+`sample` fits a space-filling design of any space (hpo.bench.design, hpo.bench.fit_log) and
+`pack` turns those fits into a surrogate table, measuring its fidelity on held-out fits
+(hpo.bench.surrogate, hpo.bench.fidelity).
 """
 
 from __future__ import annotations
@@ -45,9 +52,108 @@ def build_parser(prog: str) -> ArgumentParser:
     return p
 
 
+def sample_parser(prog: str) -> ArgumentParser:
+    p = ArgumentParser(prog=prog, description="Fit a space-filling design of a space.")
+    p.add_argument("--space", required=True, help="the space the design covers")
+    p.add_argument("--fits", required=True, help="folder of the fits-K.jsonl files")
+    p.add_argument("--n", type=int, default=4096, help="Sobol points (default %(default)s)")
+    p.add_argument("--shard", type=int, default=0, help="this process's share (0-based)")
+    p.add_argument("--shards", type=int, default=1, help="processes sharing the design")
+    p.add_argument("--limit", type=int, default=None, help="stop after this many fits")
+    p.add_argument("--max-epochs", type=int, default=15)
+    p.add_argument("--dataset", default="digits")
+    p.add_argument("--model", default="mnist_cnn")
+    p.add_argument("--seed", type=int, default=0, help="design, weights and data split")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    return p
+
+
+def sample(argv: list[str], prog: str) -> int:
+    args = sample_parser(prog).parse_args(argv)
+    if not 0 <= args.shard < args.shards:
+        raise UsageError(f"--shard must be in 0…{args.shards - 1}, got {args.shard}")
+    from pathlib import Path
+
+    from hpo.bench.design import design
+    from hpo.bench.fit_log import run_shard
+    from hpo.config.run import RunConfig
+
+    config = RunConfig(
+        dataset=args.dataset,
+        model=args.model,
+        max_epochs=args.max_epochs,
+        seed=args.seed,
+        threads=args.threads,
+        space=args.space,
+    )
+    configs = design(config.load_space(), args.n, seed=args.seed)
+    count = run_shard(configs, Path(args.fits), config, args.shard, args.shards, args.limit)
+    print(f"{count} fits written to {args.fits}/fits-{args.shard}.jsonl")
+    return 0
+
+
+def pack_parser(prog: str) -> ArgumentParser:
+    p = ArgumentParser(prog=prog, description="Pack sampled fits into a surrogate table.")
+    p.add_argument("--space", required=True, help="the space the fits sampled")
+    p.add_argument("--fits", required=True, help="folder of the fits-K.jsonl files")
+    p.add_argument("--out", required=True, help="table file, e.g. hpo/tables/digits_5d.json.gz")
+    p.add_argument("--holdout", type=float, default=0.15, help="fraction held out to score it")
+    p.add_argument("--max-epochs", type=int, default=15)
+    p.add_argument("--dataset", default="digits")
+    p.add_argument("--model", default="mnist_cnn")
+    p.add_argument("--seed", type=int, default=0, help="the seed the fits were sampled with")
+    return p
+
+
+def pack(argv: list[str], prog: str) -> int:
+    args = pack_parser(prog).parse_args(argv)
+    if not 0.0 < args.holdout < 1.0:
+        raise UsageError(f"--holdout must be in (0, 1), got {args.holdout}")
+    from pathlib import Path
+
+    from hpo.bench.design import corners
+    from hpo.bench.fidelity import pack as pack_fits
+    from hpo.bench.fit_log import read_fits
+    from hpo.bench.surrogate import save_surrogate
+    from hpo.config.space import load_space
+
+    space = load_space(args.space)
+    by_index = {int(f["index"]): f for f in read_fits(Path(args.fits))}
+    fits = [f for _, f in sorted(by_index.items()) if not f["stop"].startswith("failed")]
+    if len(fits) < 20:
+        raise UsageError(f"{args.fits} holds {len(fits)} usable fits; a table needs at least 20")
+    meta = {
+        "dataset": args.dataset,
+        "model_name": args.model,
+        "max_epochs": args.max_epochs,
+        "num_classes": int(fits[0].get("num_classes", 10)),
+        "seed": args.seed,
+        "n_fits": len(fits),
+        "n_failed": len(by_index) - len(fits),
+        "fit_seconds": round(sum(f["seconds"] for f in fits), 1),
+        "design": "grid corners, then scrambled Sobol (hpo.bench.design)",
+    }
+    n_corners = len(corners(space))
+    table, fidelity = pack_fits(fits, space, meta, args.holdout, args.seed, n_corners)
+    save_surrogate(Path(args.out), table)
+    held = fidelity["held_out"]
+    print(
+        f"{len(fits)} fits → {args.out} ({Path(args.out).stat().st_size / 1024:.0f} KB), "
+        f"model {fidelity['model']}; held out {held['n']}: final val_acc Spearman "
+        f"{held['final_val_acc_spearman']:.3f} ({held['final_val_acc_spearman_learned']:.3f} over "
+        f"the {held['n_learned']} that learned), MAE {held['final_val_acc_mae']:.4f}; curves MAE "
+        f"{held['curve_val_acc_mae']:.4f}"
+    )
+    return 0
+
+
 def main(argv: list[str], prog: str) -> int:
+    if argv and argv[0] == "sample":
+        return sample(argv[1:], f"{prog} sample")
+    if argv and argv[0] == "pack":
+        return pack(argv[1:], f"{prog} pack")
     if not argv or argv[0] != "build":
-        raise UsageError(f"usage: {prog} build [--out PATH] … (see {prog} build --help)")
+        raise UsageError(f"usage: {prog} build|sample|pack … (see {prog} build --help)")
     args = build_parser(f"{prog} build").parse_args(argv[1:])
     from hpo.bench.replay_build import build
 

@@ -12,7 +12,7 @@ SAMPLERS = Registry(
     "sampler",
     {
         name: f"hpo.search.samplers:{name}"
-        for name in ("tpe", "random", "grid", "cmaes", "qmc", "gp", "nsga2")
+        for name in ("tpe", "tpe_multivariate", "random", "grid", "cmaes", "qmc", "gp", "nsga2")
     },
 )
 

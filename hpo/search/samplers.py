@@ -37,6 +37,12 @@ def tpe(space: SearchSpace, seed: int) -> BaseSampler:
     return optuna.samplers.TPESampler(seed=seed)
 
 
+def tpe_multivariate(space: SearchSpace, seed: int) -> BaseSampler:
+    """TPE over the joint distribution of the parameters (multivariate, grouped by which
+    parameters occur together); first 10 trials are random."""
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+
+
 def random(space: SearchSpace, seed: int) -> BaseSampler:
     """Independent uniform / log-uniform sampling."""
     return optuna.samplers.RandomSampler(seed=seed)
@@ -59,17 +65,24 @@ class _Grid(optuna.samplers.GridSampler):
 
 
 def cmaes(space: SearchSpace, seed: int) -> BaseSampler:
-    """CMA-ES on the numeric parameters; categoricals are sampled at random."""
+    """CMA-ES on the numeric parameters; categoricals are sampled at random.
+
+    Optuna's CmaEsSampler leaves categorical parameters out of its search space and draws them
+    from its independent sampler (RandomSampler), so on lr × optimizer it adapts only the
+    numeric axes while the optimizer stays uniform. Needs the `cmaes` package."""
     return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
 
 
 def qmc(space: SearchSpace, seed: int) -> BaseSampler:
-    """Scrambled Sobol quasi-random sequence: even coverage of the space."""
-    return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    """Scrambled Sobol quasi-random sequence: even coverage of the space. (Optuna's default is
+    unscrambled: every seed would walk the same points.)"""
+    return optuna.samplers.QMCSampler(scramble=True, seed=seed, warn_independent_sampling=False)
 
 
 def gp(space: SearchSpace, seed: int) -> BaseSampler:
-    """Gaussian-process Bayesian optimisation (slow per trial beyond a few hundred trials)."""
+    """Gaussian-process Bayesian optimisation (slow per trial beyond a few hundred trials).
+
+    Categoricals are modelled directly (one-hot in the kernel); needs scipy and torch."""
     return optuna.samplers.GPSampler(seed=seed)
 
 

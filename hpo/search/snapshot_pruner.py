@@ -67,7 +67,7 @@ class SnapshotPruner(BasePruner):
             trials = self._trials() if callable(self._trials) else self._trials
             self._finished = {t.number: t for t in trials if t.state.is_finished()}
         placeholder = optuna.trial.create_trial(state=TrialState.FAIL)
-        view.add_trials([self._finished.get(n, placeholder) for n in range(trial.number)])
+        view.add_trials([_bare(self._finished.get(n, placeholder)) for n in range(trial.number)])
         running = optuna.trial.create_trial(
             state=TrialState.RUNNING,
             params=trial.params,
@@ -76,7 +76,7 @@ class SnapshotPruner(BasePruner):
         )
         view.add_trial(running)
         self._view, self._copied = view, dict(trial.system_attrs)
-        self._view_trial = (trial.number, trial_id(view.trials[-1]))
+        self._view_trial = (trial.number, trial_id(view.get_trials(deepcopy=False)[-1]))
         return self._view, self._view_trial[1]
 
     def _copy_records(self, study: optuna.Study, real: FrozenTrial, seen: FrozenTrial) -> None:
@@ -85,6 +85,19 @@ class SnapshotPruner(BasePruner):
             if self._copied.get(key, object()) != value:
                 base_storage(study).set_trial_system_attr(trial_id(real), key, value)
                 self._copied[key] = value
+
+
+def _bare(trial: FrozenTrial) -> FrozenTrial:
+    """What a pruner reads of a finished trial: its state, values, reports and system attrs
+    (successive halving's rungs). Params and user attrs (a replayed trial's curve) are left
+    out: the view is rebuilt for every trial, and copying them made a study's pruning cost
+    grow with the square of its trials."""
+    return optuna.trial.create_trial(
+        state=trial.state,
+        values=trial.values,
+        intermediate_values=trial.intermediate_values,
+        system_attrs=trial.system_attrs,
+    )
 
 
 def judge_against_finished(

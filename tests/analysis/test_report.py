@@ -82,10 +82,17 @@ def test_the_table_equals_numbers_recomputed_from_storage(tmp_path: Path, experi
         if to_target:
             assert row["trials_to_target"] == statistics.median(to_target)
     md = (tmp_path / "report.md").read_text()
-    for name in ("best_so_far", "valley", "histograms", "scatter3d", "importances"):
+    names = ("best_so_far", "valley", "histograms", "scatter3d", "importances")
+    for name in (*names, "critical_difference"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
         assert f"({name}.png)" in md
     assert "Mann-Whitney" in md and "<table>" in (tmp_path / "report.html").read_text()
+    assert "Holm" in md and "Friedman" in md and "Nemenyi" in md
+    for row in rows.values():
+        assert row["median_low"] <= row["median"] <= row["median_high"]
+    tests = summary["tests"]
+    assert len(tests) == 3 and all(t["p_holm"] >= t["p_two_sided"] for t in tests)
+    assert set(summary["ranking"]["ranks"]) == {"grid", "random", "tpe"}
     assert "tpe" in result.stdout and "p =" in result.stdout
 
 

@@ -69,7 +69,16 @@ def test_parameters_read_from_source_match_the_imported_signatures(registry):
 def test_the_issue_lists_are_registered():
     assert {"mnist_cnn", "ethanet"} <= set(MODELS.names())
     assert "digits" in DATASETS
-    assert set(SAMPLERS.names()) == {"tpe", "random", "grid", "cmaes", "qmc", "gp", "nsga2"}
+    assert set(SAMPLERS.names()) == {
+        "tpe",
+        "tpe_multivariate",
+        "random",
+        "grid",
+        "cmaes",
+        "qmc",
+        "gp",
+        "nsga2",
+    }
     assert set(PRUNERS.names()) == {"median", "percentile", "hyperband", "asha", "none"}
     assert set(OPTIMIZERS.names()) >= {
         "sgd",
