@@ -12,6 +12,7 @@ set (`study.best_trials`) with its values, and `best_configuration(study, trial=
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import yaml
@@ -101,7 +102,8 @@ def to_yaml(config: dict[str, Any]) -> str:
         header = (
             f"# Pareto set of study {config['study']!r}: {len(config['pareto_set'])} trial(s), "
             "none beaten by another trial on every objective\n"
-            "# Retrain one: hpo best --trial N -o best.yaml; hpo retrain --params best.yaml\n"
+            f"# Retrain one: hpo best --study-name {shlex.quote(config['study'])} --trial N "
+            "-o best.yaml; hpo retrain --params best.yaml\n"
         )
         return header + yaml.safe_dump(config, sort_keys=False)
     header = (
