@@ -110,7 +110,8 @@ def run_in_workers(
             return line.outcome(waited)
         else:  # the rest of the budget runs in other processes: are they alive?
             if waited == 0.0 and on_wait is not None:
-                on_wait(len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))))
+                running = retrying(partial(_running, study), storage_url(study))
+                on_wait(len(running))
             time.sleep(POLL_SECONDS)
             waited += POLL_SECONDS
             line.blocked = False
@@ -125,6 +126,10 @@ def _locked(study: optuna.Study) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def _running(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
 
 
 def _sweep(study: optuna.Study) -> None:
@@ -374,7 +379,11 @@ def serve(connection: Connection, config: RunConfig, space: SearchSpace) -> None
             if request == PREFLIGHT:
                 connection.send(_preflight(config, space))
                 continue
-            opened = opened or _open(config)
+            try:
+                opened = opened or _open(config)
+            except StorageUnreachable as gone:  # said once, by the coordinator
+                connection.send(JobResult(request.number, unreachable=str(gone)))
+                continue
             connection.send(run_job(*opened, objective, request))
 
 
@@ -393,12 +402,13 @@ def _open(config: RunConfig) -> tuple[optuna.Study, optuna.pruners.BasePruner]:
     from hpo.search.pruners import PrunerSettings, create_pruner
     from hpo.search.study import liveness_of
 
-    storage = open_storage(config.storage, liveness_of(config))
+    def load() -> optuna.Study:
+        storage = open_storage(config.storage, liveness_of(config))
+        sampler = optuna.samplers.RandomSampler()
+        return optuna.load_study(study_name=config.name, storage=storage, sampler=sampler)
+
     settings = PrunerSettings(config.pruner_startup, config.pruner_warmup, config.max_epochs)
-    study = optuna.load_study(
-        study_name=config.name, storage=storage, sampler=optuna.samplers.RandomSampler()
-    )
-    return study, create_pruner(config.pruner, settings)
+    return retrying(load, config.storage), create_pruner(config.pruner, settings)
 
 
 def run_job(
@@ -411,8 +421,8 @@ def run_job(
     it was asked; its end goes back to the coordinator, which tells it in turn."""
     study.pruner = pruner
     url = storage_url(study)
-    trial = optuna.trial.Trial(study, job.trial_id)
     try:
+        trial = retrying(lambda: optuna.trial.Trial(study, job.trial_id), url)
         trials = retrying(lambda: study.get_trials(deepcopy=False), url)
         earlier = [t for t in trials if t.number in job.told]
         retrying(lambda: claim_trial(trial), url)
