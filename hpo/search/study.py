@@ -9,6 +9,7 @@ worker index under the study lock, which gives it its own sampler seed (hpo.sear
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import optuna
@@ -31,16 +32,29 @@ def liveness_of(config: RunConfig) -> Liveness:
     return Liveness(config.heartbeat_interval, config.grace_period, config.max_retry)
 
 
+IDENTITY_WAIT_SECONDS = 15.0
+
+
 def check_same_identity(study: optuna.Study, config: RunConfig, space: SearchSpace) -> None:
     """A UsageError naming each identity setting ('key: stored → current') that differs."""
-    differences = identity_differences(
-        study.user_attrs.get("identity", {}), config.identity(space)
-    )
+    differences = identity_differences(stored_identity(study), config.identity(space))
     if differences:
         raise UsageError(
             f"study {config.name!r} already exists with another configuration "
             f"({'; '.join(differences)}); rerun with its settings or pass a new --study-name"
         )
+
+
+def stored_identity(study: optuna.Study) -> dict:
+    """The identity stored on an existing study. Workers started together race to create it:
+    the winner stores the identity a moment after the study exists, so a study with no attrs
+    and no trials yet is re-read until it has one (up to IDENTITY_WAIT_SECONDS)."""
+    deadline = time.monotonic() + IDENTITY_WAIT_SECONDS
+    attrs = study.user_attrs
+    while not attrs and not study.get_trials(deepcopy=False) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        attrs = study.user_attrs
+    return attrs.get("identity", {})
 
 
 def open_study(

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,4 +101,10 @@ def downloads_fail() -> Iterator[None]:
             patch.setenv(name, DEAD_PROXY)
         for name in ("no_proxy", "NO_PROXY"):
             patch.setenv(name, "localhost,127.0.0.1,::1")
-        yield
+        # urlopen keeps the opener it built first, with the proxies of that moment: drop it so
+        # the next one reads the variables above (and again after the block).
+        urllib.request.install_opener(None)
+        try:
+            yield
+        finally:
+            urllib.request.install_opener(None)
