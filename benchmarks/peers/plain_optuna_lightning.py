@@ -19,6 +19,7 @@ import sys
 import time
 
 import lightning.pytorch as pl
+import numpy as np
 import optuna
 import torch
 from optuna_integration import PyTorchLightningPruningCallback
@@ -32,17 +33,23 @@ OPTIMIZERS = ["sgd", "momentum", "adam", "adagrad", "adadelta", "rmsprop"]
 
 
 class Shuffle(Sampler[int]):
-    """One seeded permutation per epoch (torch's RandomSampler draws one more per epoch, which
-    would give other batches than hpo's loader, hence other trials to compare)."""
+    """A permutation per epoch seeded by (seed, epoch), as DistributedSampler seeds by seed +
+    epoch (Lightning calls `set_epoch`): the order hpo's loader uses, so both run the same
+    batches, hence the same trials."""
 
-    def __init__(self, n: int, generator: torch.Generator) -> None:
-        self.n, self.generator = n, generator
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return self.n
 
     def __iter__(self):
-        return iter(torch.randperm(self.n, generator=self.generator).tolist())
+        mixed = np.random.SeedSequence((self.seed, self.epoch)).generate_state(1)
+        generator = torch.Generator().manual_seed(int(mixed[0]))
+        return iter(torch.randperm(self.n, generator=generator).tolist())
 
 
 class Digits(pl.LightningDataModule):
@@ -57,7 +64,7 @@ class Digits(pl.LightningDataModule):
         # Seeded shuffling that leaves the global RNG (dropout) alone: the sampler draws the
         # order, and the loader's own per-epoch seed comes from a generator of its own.
         data = TensorDataset(*self.splits.train)
-        order = Shuffle(len(data), torch.Generator().manual_seed(self.seed))
+        order = Shuffle(len(data), self.seed)
         loader_seed = torch.Generator().manual_seed(self.seed)
         return DataLoader(data, self.batch_size, sampler=order, generator=loader_seed)
 
