@@ -32,7 +32,8 @@ def retrain(params: dict[str, Any], config: RunConfig, save: str | None) -> dict
     """Fit, then test; returns the metric's value (as a trial would) and the test accuracy."""
     from hpo.config.metrics import create_metric
     from hpo.train.callbacks.epoch_curve import EpochCurve
-    from hpo.train.fit import build, make_trainer, quiet_lightning, score_on_test_split
+    from hpo.train.fit import build, make_trainer, score_on_test_split
+    from hpo.train.quiet import quiet_lightning
 
     quiet_lightning(config.verbose)
     built = build(params, config)

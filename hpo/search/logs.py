@@ -9,7 +9,7 @@ import logging
 def quiet_libraries(verbose: bool) -> None:
     import optuna
 
-    from hpo.train.fit import quiet_lightning
+    from hpo.train.quiet import quiet_lightning
 
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.INFO if verbose else logging.WARNING)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -322,9 +323,12 @@ class WorkerPool:
             if process.is_alive():
                 process.kill()
 
-    def preflight(self) -> None:
-        """hpo.search.validate.preflight, in the first worker; its UsageError raised here."""
+    def preflight(self, meanwhile: Callable[[], object] = lambda: None) -> None:
+        """hpo.search.validate.preflight, in the first worker; its UsageError raised here.
+        `meanwhile` runs here while the worker imports torch and checks (it must not open the
+        storage: nothing is stored before the check passes)."""
         self.connections[0].send(PREFLIGHT)
+        meanwhile()
         problem = self.connections[0].recv()
         if problem is not None:
             raise UsageError(problem)
@@ -385,6 +389,11 @@ def serve(connection: Connection, config: RunConfig, space: SearchSpace) -> None
                 connection.send(JobResult(request.number, unreachable=str(gone)))
                 continue
             connection.send(run_job(*opened, objective, request))
+    # Told to stop: everything this worker wrote is committed, so skip the interpreter's
+    # teardown (a second per worker, unloading torch) that the coordinator would wait for.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _preflight(config: RunConfig, space: SearchSpace) -> str | None:

@@ -68,9 +68,18 @@ def _run(config: RunConfig, command: str) -> int:
     from hpo.search.parallel import WorkerPool
 
     with WorkerPool(workers, config, space) as pool:
-        pool.preflight()
+        pool.preflight(meanwhile=import_for_study)
         quiet_libraries(config.verbose)
         return _train(config, space, command, say, pool)
+
+
+def import_for_study() -> None:
+    """What opening and describing a study imports (SQLAlchemy, alembic, optuna-dashboard's
+    note helpers: ~5 s here), done while the workers import torch."""
+    import alembic.command  # noqa: F401
+    import alembic.migration  # noqa: F401
+    import optuna.storages._rdb.models  # noqa: F401
+    import optuna_dashboard  # noqa: F401
 
 
 def _train(

@@ -7,8 +7,6 @@ trainer.fit(built.module, datamodule=built.datamodule)
 
 from __future__ import annotations
 
-import logging
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,12 +82,3 @@ def score_on_test_split(trainer: pl.Trainer, built: Built) -> dict[str, float]:
     """Test-split accuracy and loss of the trained model."""
     (results,) = trainer.test(built.module, datamodule=built.datamodule, verbose=False)
     return {key: float(results[key]) for key in ("test_acc", "test_loss")}
-
-
-def quiet_lightning(verbose: bool) -> None:
-    """Lightning's log lines and warnings only with --verbose."""
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
-    if not verbose:
-        warnings.filterwarnings("ignore", module="lightning")
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
