@@ -28,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config.names import study_folder
 from hpo.config.run import RunConfig
-from hpo.persist.internals import base_storage, study_id, trial_id
+from hpo.persist.internals import base_storage, read_at_start, study_id
 from hpo.persist.urls import default_checkpoint_root
 
 CHECKPOINT_ATTR = "checkpoint"
@@ -50,11 +50,6 @@ def trial_dir(root: Path, study_name: str, number: int) -> Path:
     return study_dir(root, study_name) / f"trial_{number}"
 
 
-def frozen_trial(trial: optuna.Trial) -> FrozenTrial:
-    """The stored view of a running trial (system attrs included)."""
-    return base_storage(trial.study).get_trial(trial_id(trial))
-
-
 @dataclass
 class Resume:
     path: Path
@@ -71,7 +66,7 @@ def resume_point(trial: optuna.Trial, curve_key: str = "EpochCurve") -> Resume |
     """The checkpoint a retried trial continues from, or None (a fresh trial, or the
     checkpoint is missing/corrupt: then a warning, and training starts from scratch).
     `curve_key`: the checkpoint's callback state holding the epoch rows (EpochCurve's)."""
-    frozen = frozen_trial(trial)
+    frozen = read_at_start(trial)  # its retry history and checkpoint are set before it runs
     history = frozen.system_attrs.get("retry_history") or []
     path = frozen.user_attrs.get(CHECKPOINT_ATTR)
     if not history or not path:

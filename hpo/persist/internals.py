@@ -67,6 +67,12 @@ def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
     return trial._trial_id
 
 
+def read_at_start(trial: optuna.Trial) -> FrozenTrial:
+    """The trial as read when its `optuna.Trial` was made (Optuna keeps that copy and updates it
+    with what the trial itself writes), without another storage read."""
+    return trial._cached_frozen_trial
+
+
 def base_storage(study: optuna.Study) -> BaseStorage:
     """The storage behind the study (create_study wraps RDB storages in a cache)."""
     storage = study._storage

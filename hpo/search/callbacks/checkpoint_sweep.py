@@ -35,7 +35,7 @@ class CheckpointSweep(pl.Callback):
         self.directory, self.keep = Path(directory), keep
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self._kept(trainer):
+        if self._written() and not self._kept(trainer):  # (`_kept` reads the study's trials)
             self._drop()
 
     def on_exception(
@@ -53,9 +53,13 @@ class CheckpointSweep(pl.Callback):
         healthy = divergence(rows, threshold) is None and math.isfinite(value)
         return healthy and improves(self.trial.study, value)
 
+    def _written(self) -> bool:
+        """None is written by a short trial (--checkpoint-every) nor inherited."""
+        return bool(self.trial.user_attrs.get(CHECKPOINT_ATTR))
+
     def _drop(self) -> None:
-        if not self.trial.user_attrs.get(CHECKPOINT_ATTR):
-            return  # none written (a short trial: --checkpoint-every), none inherited
+        if not self._written():
+            return
         remove_checkpoints(self.directory, self.directory.parent)
         # Another worker may have declared this trial dead and finished it meanwhile.
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
