@@ -118,9 +118,10 @@ def test_corrupt_or_missing_checkpoint_means_training_from_scratch(tmp_path: Pat
     corrupt = tmp_path / "last.ckpt"
     corrupt.write_bytes(b"PK\x03\x04 truncated by a kill")
     for path in (corrupt, tmp_path / "missing.ckpt"):
-        trial = study.ask()
-        base_storage(study).set_trial_system_attr(trial_id(trial), "retry_history", [0])
-        trial.set_user_attr("checkpoint", str(path))
+        asked = study.ask()  # a retry carries its history and checkpoint before it runs:
+        base_storage(study).set_trial_system_attr(trial_id(asked), "retry_history", [0])
+        asked.set_user_attr("checkpoint", str(path))
+        trial = optuna.Trial(study, trial_id(asked))
         with pytest.warns(UserWarning, match="training from scratch"):
             assert resume_point(trial) is None
     assert resume_point(study.ask()) is None  # a fresh trial resumes from nothing, silently
