@@ -2,8 +2,8 @@
 
     python benchmarks/peers/plain_optuna_lightning.py --storage sqlite:///plain.db --n-trials 30
 
-TPE (seed 0) over hpo's default space (conf/spaces/default.yaml, suggested in the same order),
-MedianPruner (5 start-up trials, 2 warm-up epochs) through optuna-integration's
+TPE (seed 0 unless --seed) over hpo's default space (conf/spaces/default.yaml, suggested in
+the same order), MedianPruner (5 start-up trials, 2 warm-up epochs) through optuna-integration's
 PyTorchLightningPruningCallback, ≤15 epochs, SQLite. Data: the same digits split as hpo's, in
 the usual TensorDataset + DataLoader(shuffle=True) with a seeded generator — the same batches
 in the same order as hpo's loader, so both run the identical trials (same parameters, pruning
@@ -82,13 +82,13 @@ class BestValAcc(pl.Callback):
         self.best = max(self.best, float(trainer.callback_metrics["val_acc"]))
 
 
-def objective(trial: optuna.Trial, max_epochs: int) -> float:
+def objective(trial: optuna.Trial, max_epochs: int, seed: int) -> float:
     lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
     optimizer = trial.suggest_categorical("optimizer", OPTIMIZERS)
     batch_size = trial.suggest_int("batch_size", 16, 128, log=True)
     dropout = trial.suggest_float("dropout", 0.0, 0.5, step=0.1)
-    dm = Digits(batch_size)
-    pl.seed_everything(0, verbose=False)
+    dm = Digits(batch_size, seed)
+    pl.seed_everything(seed, verbose=False)
     net = create_model("mnist_cnn", in_channels=1, num_classes=10, image_size=8, width=4,
                        dropout=dropout)  # fmt: skip
     module = LitClassifier(net, 10, optimizer=optimizer, lr=lr, weight_decay=0.0)
@@ -112,6 +112,7 @@ def main() -> int:
     p.add_argument("--storage", required=True)
     p.add_argument("--n-trials", type=int, default=30)
     p.add_argument("--max-epochs", type=int, default=15)
+    p.add_argument("--seed", type=int, default=0, help="hpo study --seed: sampler, split, weights")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = p.parse_args()
     start = time.perf_counter()
@@ -125,10 +126,10 @@ def main() -> int:
         storage=args.storage,
         study_name="plain",
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=0),
+        sampler=optuna.samplers.TPESampler(seed=args.seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
     )
-    study.optimize(lambda t: objective(t, args.max_epochs), n_trials=args.n_trials)
+    study.optimize(lambda t: objective(t, args.max_epochs, args.seed), n_trials=args.n_trials)
     trials = [
         {"params": t.params, "state": t.state.name, "epochs": len(t.intermediate_values),
          "value": t.value}
