@@ -99,7 +99,7 @@ def pack(
         "seed": seed,
     }
     table = SurrogateTable(space, fits, {**meta, "model": chosen, "fidelity": fidelity})
-    return table, fidelity
+    return table.with_fitted_state(), fidelity
 
 
 def _with(table: SurrogateTable, fits: list[dict[str, Any]], model: str) -> SurrogateTable:

@@ -18,6 +18,8 @@ second process with --reverse halves the time); see hpo.bench.replay for how tab
 from __future__ import annotations
 
 import shlex
+from argparse import Namespace
+from pathlib import Path
 
 from hpo.cli.common import ArgumentParser
 from hpo.errors import UsageError
@@ -55,7 +57,12 @@ def build_parser(prog: str) -> ArgumentParser:
 def sample_parser(prog: str) -> ArgumentParser:
     p = ArgumentParser(prog=prog, description="Fit a space-filling design of a space.")
     p.add_argument("--space", required=True, help="the space the design covers")
-    p.add_argument("--fits", required=True, help="folder of the fits-K.jsonl files")
+    p.add_argument(
+        "--fits",
+        required=True,
+        help="folder of the fits-K.jsonl files, or a table file whose fits to pack again "
+        "(e.g. to choose among new surrogate models)",
+    )
     p.add_argument("--n", type=int, default=4096, help="Sobol points (default %(default)s)")
     p.add_argument("--shard", type=int, default=0, help="this process's share (0-based)")
     p.add_argument("--shards", type=int, default=1, help="processes sharing the design")
@@ -95,7 +102,12 @@ def sample(argv: list[str], prog: str) -> int:
 def pack_parser(prog: str) -> ArgumentParser:
     p = ArgumentParser(prog=prog, description="Pack sampled fits into a surrogate table.")
     p.add_argument("--space", required=True, help="the space the fits sampled")
-    p.add_argument("--fits", required=True, help="folder of the fits-K.jsonl files")
+    p.add_argument(
+        "--fits",
+        required=True,
+        help="folder of the fits-K.jsonl files, or a table file whose fits to pack again "
+        "(e.g. to choose among new surrogate models)",
+    )
     p.add_argument("--out", required=True, help="table file, e.g. hpo/tables/digits_5d.json.gz")
     p.add_argument("--holdout", type=float, default=0.15, help="fraction held out to score it")
     p.add_argument("--max-epochs", type=int, default=15)
@@ -109,30 +121,16 @@ def pack(argv: list[str], prog: str) -> int:
     args = pack_parser(prog).parse_args(argv)
     if not 0.0 < args.holdout < 1.0:
         raise UsageError(f"--holdout must be in (0, 1), got {args.holdout}")
-    from pathlib import Path
-
     from hpo.bench.design import corners
     from hpo.bench.fidelity import pack as pack_fits
-    from hpo.bench.fit_log import read_fits
     from hpo.bench.surrogate import save_surrogate
     from hpo.config.space import load_space
 
     space = load_space(args.space)
-    by_index = {int(f["index"]): f for f in read_fits(Path(args.fits))}
-    fits = [f for _, f in sorted(by_index.items()) if not f["stop"].startswith("failed")]
-    if len(fits) < 20:
-        raise UsageError(f"{args.fits} holds {len(fits)} usable fits; a table needs at least 20")
-    meta = {
-        "dataset": args.dataset,
-        "model_name": args.model,
-        "max_epochs": args.max_epochs,
-        "num_classes": int(fits[0].get("num_classes", 10)),
-        "seed": args.seed,
-        "n_fits": len(fits),
-        "n_failed": len(by_index) - len(fits),
-        "fit_seconds": round(sum(f["seconds"] for f in fits), 1),
-        "design": "grid corners, then scrambled Sobol (hpo.bench.design)",
-    }
+    if Path(args.fits).is_file():
+        fits, meta = _fits_of_table(args.fits)
+    else:
+        fits, meta = _fits_of_folder(Path(args.fits), args)
     n_corners = len(corners(space))
     table, fidelity = pack_fits(fits, space, meta, args.holdout, args.seed, n_corners)
     save_surrogate(Path(args.out), table)
@@ -145,6 +143,39 @@ def pack(argv: list[str], prog: str) -> int:
         f"{held['curve_val_acc_mae']:.4f}"
     )
     return 0
+
+
+def _fits_of_folder(folder: Path, args: Namespace) -> tuple[list[dict], dict]:
+    """The usable fits of `hpo replay sample` logs, in design order, and the table's facts."""
+    from hpo.bench.fit_log import read_fits
+
+    by_index = {int(f["index"]): f for f in read_fits(folder)}
+    fits = [f for _, f in sorted(by_index.items()) if not f["stop"].startswith("failed")]
+    if len(fits) < 20:
+        raise UsageError(f"{folder} holds {len(fits)} usable fits; a table needs at least 20")
+    meta = {
+        "dataset": args.dataset,
+        "model_name": args.model,
+        "max_epochs": args.max_epochs,
+        "num_classes": int(fits[0].get("num_classes", 10)),
+        "seed": args.seed,
+        "n_fits": len(fits),
+        "n_failed": len(by_index) - len(fits),
+        "fit_seconds": round(sum(f["seconds"] for f in fits), 1),
+        "design": "grid corners, then scrambled Sobol (hpo.bench.design)",
+    }
+    return fits, meta
+
+
+def _fits_of_table(path: str) -> tuple[list[dict], dict]:
+    """The fits a table holds (saved in design order: corners first) and its facts, without
+    what the last packing chose."""
+    from hpo.bench.surrogate import load_surrogate
+
+    table = load_surrogate(path)
+    fits = [dict(f, index=i) for i, f in enumerate(table.fits)]
+    chosen = ("model", "model_theta", "fidelity")
+    return fits, {k: v for k, v in table.meta.items() if k not in chosen}
 
 
 def main(argv: list[str], prog: str) -> int:

@@ -67,19 +67,12 @@ def _run(config: RunConfig, command: str) -> int:
         return _train(config, space, command, say, None)
     from hpo.search.parallel import WorkerPool
 
-    with WorkerPool(workers, config, space) as pool:
-        pool.preflight(meanwhile=import_for_study)
+    with WorkerPool(workers, config, space) as pool:  # (workers start importing torch now)
+        from hpo.persist.internals import import_storage_modules
+
+        pool.preflight(meanwhile=import_storage_modules)
         quiet_libraries(config.verbose)
         return _train(config, space, command, say, pool)
-
-
-def import_for_study() -> None:
-    """What opening and describing a study imports (SQLAlchemy, alembic, optuna-dashboard's
-    note helpers: ~5 s here), done while the workers import torch."""
-    import alembic.command  # noqa: F401
-    import alembic.migration  # noqa: F401
-    import optuna.storages._rdb.models  # noqa: F401
-    import optuna_dashboard  # noqa: F401
 
 
 def _train(
