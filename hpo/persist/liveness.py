@@ -17,6 +17,7 @@ path), made by `RetryHeartbeatStaleTrialCallback`, at most `max_retry` times.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import socket
@@ -24,7 +25,7 @@ import warnings
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.storages import BaseStorage
@@ -32,6 +33,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.persist import internals
 from hpo.persist.internals import base_storage
+from hpo.persist.retry import LockLost
+
+if TYPE_CHECKING:
+    from hpo.persist.locks import Lock
 
 WORKER_KEY = "hpo:worker"
 
@@ -96,6 +101,22 @@ def claim(study: optuna.Study, trial_id: int, **note: Any) -> None:
 def retry_callback(storage: BaseStorage):  # -> callable | None
     getter = getattr(storage, "get_heartbeat_stale_trial_callback", None)
     return getter() if getter is not None else None
+
+
+def release_after_claim(lock: Lock, study: optuna.Study, trial: optuna.Trial | None) -> None:
+    """Release the study lock after a count-and-create. If the lock was lost while held (its
+    database server restarted and this process carried on through new connections), another
+    process may have counted and created meanwhile: the trial created here is failed, not
+    re-queued (the other's trial takes its place in the budget), and LockLost is raised so the
+    caller's retry counts again."""
+    if lock.release() or trial is None:
+        return
+    storage, tid = base_storage(study), internals.trial_id(trial)
+    reason = "created while the study lock was lost (its server restarted); not run"
+    with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+        storage.set_trial_user_attr(tid, "stop_reason", reason)
+        storage.set_trial_state_values(tid, state=TrialState.FAIL)
+    raise LockLost(f"the study lock was lost while trial {trial.number} was created")
 
 
 def fail_and_requeue(study: optuna.Study, trial_id: int, reason: str) -> FrozenTrial | None:

@@ -38,7 +38,12 @@ REDIS_LOCK_EXPIRY_S = 120
 
 class Lock(Protocol):
     def acquire(self) -> None: ...
-    def release(self) -> None: ...
+
+    def release(self) -> bool:
+        """Release it; False if it had been lost while held (a database server that
+        restarted ends the session, and its lock, under a holder that then carries on through
+        new connections): another process may have held it meanwhile."""
+        ...
 
 
 #: One lock object per storage and study, reused: a PostgreSQL lock keeps its connection, an
@@ -83,12 +88,13 @@ class FileLock:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         self._handle = handle
 
-    def release(self) -> None:
+    def release(self) -> bool:
         handle = self._handle
         if handle is not None:
             self._handle = None
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
             handle.close()
+        return True
 
 
 def _lock_key(name: str) -> int:
@@ -116,13 +122,15 @@ class PostgresLock:
                 if attempt == 2:
                     raise
 
-    def release(self) -> None:
+    def release(self) -> bool:
         if self._conn is None:
-            return
+            return False
         try:
-            self._conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            query = sqlalchemy.text("SELECT pg_advisory_unlock(:k)")
+            return bool(self._conn.execute(query, {"k": self.key}).scalar())
         except sqlalchemy.exc.DBAPIError:
             self._drop()  # the session ended: its locks went with it
+            return False
 
     def _connection(self) -> sqlalchemy.Connection:
         if self._conn is None:
@@ -146,11 +154,18 @@ class MySQLLock:
         conn.execute(sqlalchemy.text("SELECT GET_LOCK(:n, -1)"), {"n": self.name})
         self._conn = conn
 
-    def release(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": self.name})
-            conn.close()
+    def release(self) -> bool:
+        if self._conn is None:
+            return False
+        conn, self._conn = self._conn, None
+        try:
+            query = sqlalchemy.text("SELECT RELEASE_LOCK(:n)")
+            return conn.execute(query, {"n": self.name}).scalar() == 1
+        except sqlalchemy.exc.DBAPIError:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
 
 
 class RedisLock:
@@ -164,9 +179,11 @@ class RedisLock:
     def acquire(self) -> None:
         self._lock.acquire(blocking=True)
 
-    def release(self) -> None:
-        if self._lock.owned():
-            self._lock.release()
+    def release(self) -> bool:
+        if not self._lock.owned():
+            return False  # expired, or the server restarted without it
+        self._lock.release()
+        return True
 
 
 class ProcessLock:
@@ -176,6 +193,7 @@ class ProcessLock:
     def acquire(self) -> None:
         self._lock.acquire()
 
-    def release(self) -> None:
+    def release(self) -> bool:
         if self._lock.locked():
             self._lock.release()
+        return True

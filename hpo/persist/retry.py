@@ -65,11 +65,18 @@ def delays() -> Iterator[float]:
         delay = min(2 * delay, MAX_DELAY_S)
 
 
+class LockLost(Exception):
+    """The study lock was lost while held (hpo.persist.locks): what was done under it is
+    undone and the step redone, as after any storage fault."""
+
+
 def storage_fault(exc: BaseException | None) -> bool:
     """True if `exc` (or what caused it: Optuna wraps SQLAlchemy's errors in
     StorageInternalError) is a lost or refused connection, not a bad query or a bad file."""
     seen = 0
     while exc is not None and seen < 10:
+        if isinstance(exc, LockLost):
+            return True
         if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
             return True
         if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):

@@ -30,7 +30,13 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.persist.internals import base_storage, trial_counts
-from hpo.persist.liveness import ask_and_claim, fail_dead_trials, fail_lost_claims, sweep_stale
+from hpo.persist.liveness import (
+    ask_and_claim,
+    fail_dead_trials,
+    fail_lost_claims,
+    release_after_claim,
+    sweep_stale,
+)
 from hpo.persist.locks import study_lock
 from hpo.persist.retry import retrying
 from hpo.persist.storages import url_of
@@ -153,7 +159,7 @@ def claim_next(study: optuna.Study, budget: Budget, redo: bool = False) -> Claim
     """Under the study lock: count, then (if the budget allows) create and claim one trial, so
     the total holds exactly however many workers share the study. `redo`: an earlier attempt
     failed on the storage (see hpo.persist.liveness, rule 4)."""
-    lock = study_lock(study)
+    lock, trial = study_lock(study), None
     lock.acquire()
     try:
         if redo:
@@ -167,7 +173,7 @@ def claim_next(study: optuna.Study, budget: Budget, redo: bool = False) -> Claim
         trial = ask_and_claim(study)
         return Claim(step, counts[TrialState.RUNNING], trial)
     finally:
-        lock.release()
+        release_after_claim(lock, study, trial)
 
 
 def next_step(study: optuna.Study, budget: Budget) -> tuple[str, Counter[TrialState]]:

@@ -46,6 +46,7 @@ from hpo.persist.liveness import (
     claim_trial,
     fail_and_requeue,
     fail_lost_claims,
+    release_after_claim,
     sweep_stale,
 )
 from hpo.persist.locks import study_lock
@@ -195,7 +196,9 @@ class Pipeline:
 
     def _ask(self, redo: bool) -> tuple[str, TrialJob | None]:
         """Under the study lock (`redo`: as budget.claim_next)."""
-        with _locked(self.study):
+        lock, trial = study_lock(self.study), None
+        lock.acquire()
+        try:
             if redo:
                 fail_lost_claims(self.study)
             step, _ = next_step(self.study, self.budget)
@@ -208,6 +211,8 @@ class Pipeline:
             )
             trial = ask_and_claim(self.study)  # ours until the worker claims it
             self.space.suggest(trial)
+        finally:
+            release_after_claim(lock, self.study, trial)
         return step, TrialJob(trial_id(trial), trial.number, told)
 
     def collect(self, timeout: float) -> None:
