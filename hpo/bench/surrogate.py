@@ -64,8 +64,9 @@ class ColumnGP:
     Written here because scikit-learn's regressor shares one kernel across all outputs, and
     the columns (accuracies, losses, seconds) want length scales of their own."""
 
-    def __init__(self, seed: int, theta: list[list[float]] | None = None) -> None:
-        self.seed, self.theta = seed, theta
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.theta: list[list[float]] | None = None  # set from the table's meta, or by `fit`
 
     def _kernel(self, dims: int) -> Any:
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
