@@ -22,7 +22,7 @@ import copy
 import os
 import socket
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +98,16 @@ def claim(study: optuna.Study, trial_id: int, **note: Any) -> None:
     base_storage(study).set_trial_system_attr(trial_id, WORKER_KEY, {**this_worker(), **note})
 
 
+def claim_unless_finished(study: optuna.Study, trial_id: int, **note: Any) -> bool:
+    """`claim`, or False if the trial has finished meanwhile (its worker failed and re-queued
+    it after a storage fault, or a sweep took it for dead): there is nothing left to claim."""
+    try:
+        claim(study, trial_id, **note)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    return True
+
+
 def retry_callback(storage: BaseStorage):  # -> callable | None
     getter = getattr(storage, "get_heartbeat_stale_trial_callback", None)
     return getter() if getter is not None else None
@@ -153,12 +163,13 @@ def fail_dead_trials(
     return failed
 
 
-def fail_lost_claims(study: optuna.Study) -> list[int]:
+def fail_lost_claims(study: optuna.Study, keep: Collection[int] = ()) -> list[int]:
     """Rule 4: fail and re-queue RUNNING trials claimed by this process (call only while it
-    runs no trial)."""
+    runs no trial), except the trial ids in `keep` (a coordinator's trials handed to workers
+    that have not claimed them yet)."""
     me, failed = this_worker(), []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.system_attrs.get(WORKER_KEY) == me:
+        if trial.system_attrs.get(WORKER_KEY) == me and internals.trial_id(trial) not in keep:
             reason = "claimed by a request whose reply the storage lost; re-queued"
             if fail_and_requeue(study, internals.trial_id(trial), reason) is not None:
                 failed.append(trial.number)

@@ -42,8 +42,7 @@ from hpo.errors import UsageError
 from hpo.persist.internals import beat, tell, trial_id
 from hpo.persist.liveness import (
     ask_and_claim,
-    claim,
-    claim_trial,
+    claim_unless_finished,
     fail_and_requeue,
     fail_lost_claims,
     release_after_claim,
@@ -79,7 +78,8 @@ class TrialJob:
 class JobResult:
     number: int
     value: float | Sequence[float] | None = None  # one per metric when there are several
-    state: TrialState | None = None  # how it ended; None if interrupted or crashed
+    # how it ended; None if interrupted, crashed, or ended before it started (a sweep's)
+    state: TrialState | None = None
     interrupted: int | None = None  # the signal, if the trial was stopped and re-queued
     crashed: str | None = None  # its worker died (the trial is re-queued by the next sweep)
     unreachable: str | None = None  # the storage stayed down (StorageUnreachable's message)
@@ -199,8 +199,8 @@ class Pipeline:
         lock, trial = study_lock(self.study), None
         lock.acquire()
         try:
-            if redo:
-                fail_lost_claims(self.study)
+            if redo:  # (not the trials handed to workers: they may not have claimed them yet)
+                fail_lost_claims(self.study, keep=self._handed_out())
             step, _ = next_step(self.study, self.budget)
             if step == "run" and _grid_room(self.study, self.space) < 1:
                 step = "wait"
@@ -214,6 +214,10 @@ class Pipeline:
         finally:
             release_after_claim(lock, self.study, trial)
         return step, TrialJob(trial_id(trial), trial.number, told)
+
+    def _handed_out(self) -> set[int]:
+        jobs = [job for _, job in self.flying.values()] + [job for job, _ in self.held.values()]
+        return {job.trial_id for job in jobs}
 
     def collect(self, timeout: float) -> None:
         """Wait up to `timeout` s for workers to finish; keep held results' heartbeats."""
@@ -232,7 +236,8 @@ class Pipeline:
                 self.interrupted = self.interrupted or result
                 self.stop = "interrupted"
             elif order != self.told:  # it waits for its turn: ours now, not its worker's
-                retrying(partial(claim, self.study, job.trial_id, trained_by=trainer), url)
+                note = {"trained_by": trainer}  # (unless it already ended: see JobResult)
+                retrying(partial(claim_unless_finished, self.study, job.trial_id, **note), url)
         beat(self.study, [job.trial_id for job, r in self.held.values() if r.state is not None])
 
     def tell_next(self) -> None:
@@ -439,7 +444,8 @@ def run_job(
         trial = retrying(lambda: optuna.trial.Trial(study, job.trial_id), url)
         trials = retrying(lambda: study.get_trials(deepcopy=False), url)
         earlier = [t for t in trials if t.number in job.told]
-        retrying(lambda: claim_trial(trial), url)
+        if not retrying(lambda: claim_unless_finished(study, job.trial_id), url):
+            return JobResult(job.number)  # a sweep took it for dead before it started
         value, state = train_asked_trial(study, trial, objective, earlier)
     except signals.Interrupted as stop:
         return JobResult(job.number, interrupted=stop.signum)

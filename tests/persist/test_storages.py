@@ -18,7 +18,14 @@ from optuna.trial import TrialState
 from hpo.cli import run_command
 from hpo.errors import UsageError
 from hpo.persist.internals import base_storage, trial_id
-from hpo.persist.liveness import claim_trial, stale_trial_numbers, sweep_stale
+from hpo.persist.liveness import (
+    ask_and_claim,
+    claim_trial,
+    claim_unless_finished,
+    fail_lost_claims,
+    stale_trial_numbers,
+    sweep_stale,
+)
 from hpo.persist.storages import open_storage
 from hpo.persist.urls import redact
 from hpo.testing.budget_worker import LIVENESS
@@ -104,6 +111,23 @@ def test_dead_local_worker_is_detected_without_waiting(
     assert run_command("status", ["--storage", storage_url, "--study-name", "dead"]) == 0
     shown = capsys.readouterr().out
     assert "1 fail, 1 waiting" in shown and "queued: 1 trial(s)" in shown
+
+
+def test_lost_claims_spare_handed_out_trials_and_a_finished_trial_is_not_claimed(
+    tmp_path: Path,
+) -> None:
+    """A coordinator redoing a claim after a storage fault re-queues its own lost trials, not
+    those it handed to workers; a trial that ended meanwhile (failed and re-queued by its
+    worker after the fault) is not claimed again, nor is the claim an error."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}", LIVENESS)
+    study = optuna.create_study(storage=storage, study_name="claims")
+    lost, handed_out = ask_and_claim(study), ask_and_claim(study)
+    assert fail_lost_claims(study, keep={trial_id(handed_out)}) == [lost.number]
+    states_now = [t.state for t in study.trials]
+    assert states_now == [TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING]
+    assert claim_unless_finished(study, trial_id(handed_out), trained_by=1)
+    assert not claim_unless_finished(study, trial_id(lost), trained_by=1)
+    assert "trained_by" not in study.trials[0].system_attrs
 
 
 def test_bad_liveness_settings_are_usage_errors(tmp_path: Path) -> None:
