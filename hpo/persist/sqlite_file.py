@@ -11,6 +11,12 @@ Optuna touches it.
   `hpo.persist.retry.patience()` seconds; then a UsageError. Our own workers never hold the
   write lock for more than milliseconds, so only a lock held over 2 s is reported; the probe
   is `BEGIN IMMEDIATE` then `ROLLBACK`, which writes nothing.
+
+Checked once per process and file: closing any descriptor of a file drops every POSIX lock the
+process holds on it, SQLite's own included. Once this process may have SQLite connections to
+the file, opening it again here (to read its header or probe its lock) would drop their shared
+lock on `<db>-shm`; the next process to open the database would then find no one using it and
+truncate `-shm` under this process's mapping: a bus error (SIGBUS) on its next read.
 """
 
 from __future__ import annotations
@@ -31,9 +37,21 @@ HEADER = b"SQLite format 3\x00"
 OWN_WRITES_S = 2.0
 
 
+#: Files checked by this process, which may hold SQLite connections to them since: never opened
+#: here again (see the module docstring).
+_CHECKED: set[Path] = set()
+
+
 def check_sqlite_file(path: Path, writes: bool) -> None:
     """UsageError if `path` exists and is not an SQLite database; if `writes`, wait (bounded)
-    for another program's lock on it."""
+    for another program's lock on it. Only the first call per file in a process checks."""
+    key = path.resolve()
+    if key not in _CHECKED:
+        _check(path, writes)
+        _CHECKED.add(key)
+
+
+def _check(path: Path, writes: bool) -> None:
     if not path.is_file() or path.stat().st_size == 0:
         return  # SQLite creates it (an empty file is a valid empty database)
     with open(path, "rb") as file:

@@ -130,6 +130,24 @@ def test_lost_claims_spare_handed_out_trials_and_a_finished_trial_is_not_claimed
     assert "trained_by" not in study.trials[0].system_attrs
 
 
+def test_opening_a_sqlite_file_again_keeps_this_processes_sqlite_locks(tmp_path: Path) -> None:
+    """A second open of a file this process already uses must not drop SQLite's shared lock on
+    `<db>-shm` (closing any descriptor of a file drops all the process's locks on it): without
+    the lock, the next process to open the database truncates `-shm` under this one (SIGBUS)."""
+    path = tmp_path / "study.db"
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{path}"), study_name="locks")
+    study.ask()  # a connection stays open in the pool, holding its lock on -shm
+    open_storage(f"sqlite:///{path}")  # e.g. a study note's or a report's second open
+    probe = (  # another process asks the kernel, as SQLite does: is byte 128 (DMS) in use?
+        "import sys; from pathlib import Path; from hpo.persist.sqlite_file import "
+        "_lock_byte_taken; print(_lock_byte_taken(Path(sys.argv[1]), 128))"
+    )
+    shm = f"{path}-shm"
+    answer = subprocess.run([sys.executable, "-c", probe, shm], capture_output=True, text=True)
+    assert answer.stdout.strip() == "True", answer.stderr
+    study.ask()  # and this process's connection still works
+
+
 def test_bad_liveness_settings_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="grace-period"):
         open_storage(f"sqlite:///{tmp_path}/x.db", type(LIVENESS)(10, 5))
