@@ -79,6 +79,8 @@ def run_shard(
     limit: int | None = None,
 ) -> int:
     """Fit this shard's pending design points (at most `limit`); the number fitted."""
+    import lightning.pytorch  # noqa: F401  (its import sets its log level: quiet it after)
+
     from hpo.search.logs import quiet_libraries
 
     quiet_libraries(False)

@@ -25,6 +25,7 @@ from hpo.search.objective import run_trial
 
 
 def build(args: Any, command: str) -> Path:
+    import lightning.pytorch  # noqa: F401  (its import sets its log level: quiet it after)
     import torch
 
     from hpo.search.logs import quiet_libraries

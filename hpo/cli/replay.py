@@ -60,8 +60,7 @@ def sample_parser(prog: str) -> ArgumentParser:
     p.add_argument(
         "--fits",
         required=True,
-        help="folder of the fits-K.jsonl files, or a table file whose fits to pack again "
-        "(e.g. to choose among new surrogate models)",
+        help="folder for the fits-K.jsonl logs (a rerun skips the fits already there)",
     )
     p.add_argument("--n", type=int, default=4096, help="Sobol points (default %(default)s)")
     p.add_argument("--shard", type=int, default=0, help="this process's share (0-based)")

@@ -8,7 +8,8 @@ import warnings
 
 
 def quiet_lightning(verbose: bool) -> None:
-    """Lightning's log lines and warnings only with --verbose."""
+    """Lightning's log lines and warnings only with --verbose. Call it after Lightning is
+    imported, if this process imports it at all: its import sets its own log level."""
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ from hpo.compare import main as compare
 from hpo.config.run import RunConfig
 from hpo.config.space import parse_space
 from hpo.persist.storages import open_storage
+from hpo.testing.helpers import cli_env
 from hpo.train.divergence import divergence_threshold
 
 SPACE = {
@@ -67,6 +70,22 @@ def test_shards_split_the_design_and_a_restart_skips_what_is_done(fits_dir: Path
     (again / "fits-0.jsonl").write_text((fits_dir / "fits-0.jsonl").read_text() + '{"torn')
     assert run_shard(configs, again, RunConfig(max_epochs=1), shard=0, shards=2, limit=1) == 1
     assert sorted(f["index"] for f in read_fits(again)) == [0, 2, 4]  # the torn line skipped
+
+
+def test_the_sample_command_prints_one_line_per_fit(tmp_path: Path) -> None:
+    """`hpo replay sample` in a fresh process: its progress lines, not Lightning's notices."""
+    space = tmp_path / "space.yaml"
+    space.write_text(json.dumps(SPACE))  # (JSON is YAML)
+    fits = tmp_path / "fits"
+    args = ["--space", str(space), "--fits", str(fits), "--n", "4", "--limit", "2"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "hpo", "replay", "sample", *args, "--max-epochs", "1"],
+        env=cli_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["[0/1]", "#0"], ["[0/1]", "#1"]], lines
+    assert lines[2:] == [f"2 fits written to {fits}/fits-0.jsonl"]
 
 
 def test_the_table_answers_any_point_with_averages_of_real_curves(table_file: Path) -> None:
