@@ -22,10 +22,10 @@ import copy
 import os
 import socket
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
@@ -33,10 +33,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.persist import internals
 from hpo.persist.internals import base_storage
+from hpo.persist.locks import study_lock
 from hpo.persist.retry import LockLost
-
-if TYPE_CHECKING:
-    from hpo.persist.locks import Lock
 
 WORKER_KEY = "hpo:worker"
 
@@ -113,14 +111,43 @@ def retry_callback(storage: BaseStorage):  # -> callable | None
     return getter() if getter is not None else None
 
 
-def release_after_claim(lock: Lock, study: optuna.Study, trial: optuna.Trial | None) -> None:
-    """Release the study lock after a count-and-create. If the lock was lost while held (its
-    database server restarted and this process carried on through new connections), another
-    process may have counted and created meanwhile: the trial created here is failed, not
-    re-queued (the other's trial takes its place in the budget), and LockLost is raised so the
-    caller's retry counts again."""
-    if lock.release() or trial is None:
-        return
+class ClaimWindow:
+    """The study lock held for one count-and-create (see `claim_window`)."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+        self.trial: optuna.Trial | None = None
+
+    def ask(self) -> optuna.Trial:
+        """`ask_and_claim`, the trial remembered in case the lock turns out lost."""
+        self.trial = ask_and_claim(self.study)
+        return self.trial
+
+
+@contextlib.contextmanager
+def claim_window(
+    study: optuna.Study, redo: bool = False, keep: Collection[int] = ()
+) -> Iterator[ClaimWindow]:
+    """Hold the study lock while the caller counts and (if the budget allows) creates a trial
+    through `window.ask()`, so the total holds exactly however many processes share the study.
+    `redo` (an earlier attempt failed on the storage): first `fail_lost_claims(study, keep)`.
+
+    If the lock was lost while held (its database server restarted and this process carried
+    on through new connections), another process may have counted and created meanwhile: the
+    trial created here is failed, not re-queued (the other's trial takes its place in the
+    budget), and LockLost is raised so the caller's retry counts again."""
+    lock, window = study_lock(study), ClaimWindow(study)
+    lock.acquire()
+    try:
+        if redo:
+            fail_lost_claims(study, keep)
+        yield window
+    finally:
+        if not lock.release() and window.trial is not None:
+            _fail_created_under_lost_lock(study, window.trial)
+
+
+def _fail_created_under_lost_lock(study: optuna.Study, trial: optuna.Trial) -> None:
     storage, tid = base_storage(study), internals.trial_id(trial)
     reason = "created while the study lock was lost (its server restarted); not run"
     with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):

@@ -30,14 +30,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.persist.internals import base_storage, trial_counts
-from hpo.persist.liveness import (
-    ask_and_claim,
-    fail_dead_trials,
-    fail_lost_claims,
-    release_after_claim,
-    sweep_stale,
-)
-from hpo.persist.locks import study_lock
+from hpo.persist.liveness import claim_window, fail_dead_trials, sweep_stale
 from hpo.persist.retry import retrying
 from hpo.persist.storages import url_of
 from hpo.search.trial_run import run_asked_trial
@@ -159,21 +152,14 @@ def claim_next(study: optuna.Study, budget: Budget, redo: bool = False) -> Claim
     """Under the study lock: count, then (if the budget allows) create and claim one trial, so
     the total holds exactly however many workers share the study. `redo`: an earlier attempt
     failed on the storage (see hpo.persist.liveness, rule 4)."""
-    lock, trial = study_lock(study), None
-    lock.acquire()
-    try:
-        if redo:
-            fail_lost_claims(study)
+    with claim_window(study, redo) as window:
         step, counts = next_step(study, budget)
         if step == "wait":  # are the running trials alive?
             sweep_stale(study)
             step, counts = next_step(study, budget)
         if step != "run":
             return Claim(step, counts[TrialState.RUNNING])
-        trial = ask_and_claim(study)
-        return Claim(step, counts[TrialState.RUNNING], trial)
-    finally:
-        release_after_claim(lock, study, trial)
+        return Claim(step, counts[TrialState.RUNNING], window.ask())
 
 
 def next_step(study: optuna.Study, budget: Budget) -> tuple[str, Counter[TrialState]]:

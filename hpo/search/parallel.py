@@ -41,11 +41,9 @@ from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.internals import beat, tell, trial_id
 from hpo.persist.liveness import (
-    ask_and_claim,
     claim_unless_finished,
+    claim_window,
     fail_and_requeue,
-    fail_lost_claims,
-    release_after_claim,
     sweep_stale,
 )
 from hpo.persist.locks import study_lock
@@ -196,11 +194,8 @@ class Pipeline:
 
     def _ask(self, redo: bool) -> tuple[str, TrialJob | None]:
         """Under the study lock (`redo`: as budget.claim_next)."""
-        lock, trial = study_lock(self.study), None
-        lock.acquire()
-        try:
-            if redo:  # (not the trials handed to workers: they may not have claimed them yet)
-                fail_lost_claims(self.study, keep=self._handed_out())
+        # (a redo spares the trials handed to workers: they may not have claimed them yet)
+        with claim_window(self.study, redo, keep=self._handed_out()) as window:
             step, _ = next_step(self.study, self.budget)
             if step == "run" and _grid_room(self.study, self.space) < 1:
                 step = "wait"
@@ -209,10 +204,8 @@ class Pipeline:
             told = frozenset(
                 t.number for t in self.study.get_trials(deepcopy=False, states=FINISHED)
             )
-            trial = ask_and_claim(self.study)  # ours until the worker claims it
+            trial = window.ask()  # ours until the worker claims it
             self.space.suggest(trial)
-        finally:
-            release_after_claim(lock, self.study, trial)
         return step, TrialJob(trial_id(trial), trial.number, told)
 
     def _handed_out(self) -> set[int]:

@@ -113,22 +113,17 @@ def redis_server(tmp_path: Path) -> Iterator:
 def test_a_study_lock_lost_to_a_restart_fails_the_trial_created_under_it(postgres) -> None:
     """The race behind a budget overrun seen in CI: a holder whose lock went with the server
     carries on through a new connection while another process may lock, count and create."""
-    from hpo.persist.liveness import ask_and_claim, release_after_claim
-    from hpo.persist.locks import study_lock
+    from hpo.persist.liveness import claim_window
     from hpo.persist.retry import LockLost
 
     storage = open_storage(postgres.url("hpo", password=PASSWORD))
     study = optuna.create_study(storage=storage, study_name="lost-lock")
-    lock = study_lock(study)
-    lock.acquire()
-    postgres.restart(down_for=1)  # the lock's session ends with the server
-    trial = ask_and_claim(study)  # created through a new connection, no longer under the lock
-    with pytest.raises(LockLost):
-        release_after_claim(lock, study, trial)
+    with pytest.raises(LockLost), claim_window(study) as window:
+        postgres.restart(down_for=1)  # the lock's session ends with the server
+        window.ask()  # created through a new connection, no longer under the lock
     assert [t.state for t in study.get_trials()] == [TrialState.FAIL]  # not run, not re-queued
-    lock.acquire()  # a new session locks again, and a claim under it stands
-    kept = ask_and_claim(study)
-    release_after_claim(lock, study, kept)
+    with claim_window(study) as window:  # a new session locks again, and a claim under it stands
+        window.ask()
     assert study.get_trials()[-1].state == TrialState.RUNNING
 
 
