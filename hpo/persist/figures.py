@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,32 +42,65 @@ def _series(rows: Sequence[dict[str, float | None]], key: str) -> tuple[list[int
     return [p[0] for p in points], [p[1] for p in points]
 
 
+CURVES = (  # (axes, series, marker)
+    ("loss", "train_loss", "-o"),
+    ("loss", "val_loss", "-s"),
+    ("acc", "train_acc", "-o"),
+    ("acc", "val_acc", "-s"),
+)
+
+
 def curve_png(rows: Sequence[dict[str, float | None]], path: Path | str, title: str) -> Path:
     """Loss (train and val) and accuracy (train and val) per epoch, side by side, 1100×440 px;
     `title` (e.g. the trial's parameters) wraps onto a second line when long."""
-    fig = _figure(11.0, 4.4)
-    loss_ax, acc_ax = fig.subplots(1, 2)
-    for key, style in (("train_loss", "-o"), ("val_loss", "-s")):
-        epochs, values = _series(rows, key)
-        if values:
-            loss_ax.plot(epochs, values, style, markersize=4, label=key)
-    for key, style in (("train_acc", "-o"), ("val_acc", "-s")):
-        epochs, values = _series(rows, key)
-        if values:
-            acc_ax.plot(epochs, values, style, markersize=4, label=key)
+    series = {key: _series(rows, key) for _, key, _ in CURVES}
+    present = tuple(key for key, (_, values) in series.items() if values)
+    figure = _curve_figure(present)
+    for key in present:
+        figure.lines[key].set_data(*series[key])
+    last = max((epochs[-1] for epochs, _ in series.values() if epochs), default=1)
+    for ax in figure.axes:
+        ax.relim()
+        ax.autoscale_view(scalex=False)
+        ax.set_xlim(0.5, last + 0.5)  # whole epochs on the axis, even for a single one
+    figure.title.set_text(_wrap(title, 130))
+    figure.fig.savefig(path, format="png")
+    return Path(path)
+
+
+@dataclass
+class _CurveFigure:
+    fig: Any
+    axes: tuple[Any, Any]
+    lines: dict[str, Any]
+    title: Any
+
+
+@cache
+def _curve_figure(present: tuple[str, ...]) -> _CurveFigure:
+    """The curve figure with a line (and legend entry) per series in `present`, made once per
+    process and redrawn with each trial's data: building the axes, ticks and legends anew took
+    40 % of a curve's drawing time."""
     from matplotlib.ticker import MaxNLocator
 
+    fig = _figure(11.0, 4.4)
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    axes = {"loss": loss_ax, "acc": acc_ax}
+    lines = {
+        key: axes[name].plot([], [], style, markersize=4, label=key)[0]
+        for name, key, style in CURVES
+        if key in present
+    }
     for ax, label in ((loss_ax, "cross-entropy"), (acc_ax, "accuracy")):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=9)
-    fig.suptitle(_wrap(title, 130), fontsize=11)
+    title = fig.suptitle("", fontsize=11)
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.84, wspace=0.18)
-    fig.savefig(path, format="png")
-    return Path(path)
+    return _CurveFigure(fig, (loss_ax, acc_ax), lines, title)
 
 
 def confusion_png(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import torch
 from optuna.artifacts import get_all_artifact_meta
 from optuna_dashboard import get_note
 
 from hpo.config.run import RunConfig
 from hpo.persist.artifacts import artifact_store, default_artifact_dir
+from hpo.persist.figures import curve_png
 from hpo.persist.internals import base_storage
 from hpo.train.fit import build
 
@@ -80,3 +85,21 @@ def test_study_attrs_and_note_reproduce_the_study(small_study):
         assert trial.user_attrs["n_params"] > 0
         assert trial.user_attrs["wall_seconds"] > 0
         assert trial.user_attrs["stop_reason"] == "completed"
+
+
+def test_a_curve_drawn_after_another_is_the_curve_a_fresh_process_draws(tmp_path):
+    """The curve figure is reused from trial to trial: nothing of one trial stays in the next."""
+
+    def rows(n: int, scale: float) -> list[dict[str, float]]:
+        keys = ("train_loss", "val_loss", "train_acc", "val_acc")
+        return [{"epoch": e, **{k: scale / (e + 1) for k in keys}} for e in range(n)]
+
+    curve_png(rows(15, 9.0), tmp_path / "first.png", "first: a long curve, big losses")
+    curve_png(rows(3, 1.0), tmp_path / "again.png", "second")
+    draw = "import sys, json; from hpo.persist.figures import curve_png; "
+    draw += "curve_png(json.loads(sys.argv[1]), sys.argv[2], 'second')"
+    fresh = tmp_path / "fresh.png"
+
+    subprocess.run([sys.executable, "-c", draw, json.dumps(rows(3, 1.0)), str(fresh)], check=True)
+    assert (tmp_path / "again.png").read_bytes() == fresh.read_bytes()
+    assert (tmp_path / "first.png").read_bytes() != fresh.read_bytes()
