@@ -209,7 +209,9 @@ class SurrogateTable:
 
     def with_fitted_state(self) -> SurrogateTable:
         """The table with its model's fitted hyperparameters in `meta` (for models that have
-        them), so loading it refits nothing slow."""
+        them), so loading it refits nothing slow. A model without any (a forest) is not fitted."""
+        if not hasattr(MODELS[self.model_name](0), "theta"):
+            return self
         theta = getattr(self.model, "theta", None)
         return self if theta is None else replace(self, meta={**self.meta, "model_theta": theta})
 
