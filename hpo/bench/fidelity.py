@@ -10,6 +10,7 @@ and scored on the held-out fits. The shipped table is then fitted on every fit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -57,10 +58,13 @@ def score(table: SurrogateTable, held: list[dict[str, Any]]) -> dict[str, float]
     }
 
 
-def cross_validate(table: SurrogateTable, folds: int = 5, seed: int = 0) -> dict[str, Any]:
-    """Mean held-out scores of each candidate model over `folds` folds of the table's fits."""
+def cross_validate(
+    table: SurrogateTable, folds: int = 5, seed: int = 0, models: Sequence[str] = tuple(MODELS)
+) -> dict[str, Any]:
+    """Mean held-out scores of each candidate of `models` over `folds` folds of the table's
+    fits."""
     results = {}
-    for name in MODELS:
+    for name in models:
         scores = []
         for train, test in KFold(folds, shuffle=True, random_state=seed).split(table.fits):
             part = _with(table, [table.fits[i] for i in train], model=name)
@@ -84,12 +88,14 @@ def pack(
     fraction: float = 0.15,
     seed: int = 0,
     first: int = 0,
+    models: Sequence[str] = tuple(MODELS),
 ) -> tuple[SurrogateTable, dict[str, Any]]:
-    """The table to ship (every fit, the chosen model) and its measured fidelity."""
+    """The table to ship (every fit, the model chosen among `models`) and its measured
+    fidelity."""
     kept, held = holdout(fits, fraction, seed, first)
     if len(held) < 3:
         raise UsageError(f"only {len(held)} fits to hold out: sample more of the design first")
-    candidates = cross_validate(SurrogateTable(space, kept, meta), seed=seed)
+    candidates = cross_validate(SurrogateTable(space, kept, meta), seed=seed, models=models)
     chosen = best_model(candidates)
     fidelity = {
         "model": chosen,

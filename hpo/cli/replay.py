@@ -22,7 +22,7 @@ from argparse import Namespace
 from pathlib import Path
 
 from hpo.cli.common import ArgumentParser
-from hpo.errors import UsageError
+from hpo.errors import UsageError, unknown_choice
 
 
 def build_parser(prog: str) -> ArgumentParser:
@@ -109,6 +109,13 @@ def pack_parser(prog: str) -> ArgumentParser:
     )
     p.add_argument("--out", required=True, help="table file, e.g. hpo/tables/digits_5d.json.gz")
     p.add_argument("--holdout", type=float, default=0.15, help="fraction held out to score it")
+    p.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated surrogate candidates to cross-validate (default: all of "
+        "extra_trees, random_forest, knn, gaussian_process; the GP's cost grows with the cube "
+        "of the fits: leave it out of a table of thousands)",
+    )
     p.add_argument("--max-epochs", type=int, default=15)
     p.add_argument("--dataset", default="digits")
     p.add_argument("--model", default="mnist_cnn")
@@ -120,9 +127,14 @@ def pack(argv: list[str], prog: str) -> int:
     args = pack_parser(prog).parse_args(argv)
     if not 0.0 < args.holdout < 1.0:
         raise UsageError(f"--holdout must be in (0, 1), got {args.holdout}")
+    from hpo.bench.surrogate import MODELS, save_surrogate
+
+    models = args.models.split(",") if args.models else list(MODELS)
+    for name in models:
+        if name not in MODELS:
+            raise unknown_choice("surrogate model", name, MODELS)
     from hpo.bench.design import corners
     from hpo.bench.fidelity import pack as pack_fits
-    from hpo.bench.surrogate import save_surrogate
     from hpo.config.space import load_space
 
     space = load_space(args.space)
@@ -131,7 +143,7 @@ def pack(argv: list[str], prog: str) -> int:
     else:
         fits, meta = _fits_of_folder(Path(args.fits), args)
     n_corners = len(corners(space))
-    table, fidelity = pack_fits(fits, space, meta, args.holdout, args.seed, n_corners)
+    table, fidelity = pack_fits(fits, space, meta, args.holdout, args.seed, n_corners, models)
     save_surrogate(Path(args.out), table)
     held = fidelity["held_out"]
     print(

@@ -21,6 +21,7 @@ from hpo.bench.fit_log import read_fits, run_shard
 from hpo.bench.replay import COLUMNS
 from hpo.bench.surrogate import FlatForest, SurrogateTable, encode, save_surrogate, target
 from hpo.bench.tables import open_table
+from hpo.cli import run_command
 from hpo.compare import main as compare
 from hpo.config.run import RunConfig
 from hpo.config.space import parse_space
@@ -187,6 +188,8 @@ def test_pack_scores_held_out_fits_and_never_holds_out_a_corner() -> None:
     assert fidelity["held_out"]["final_val_acc_spearman"] > 0.9  # a smooth function is easy
     assert fidelity["held_out"]["final_val_acc_mae"] < 0.05
     assert table.fits == fits and table.meta["fidelity"] == fidelity
+    _, only = pack(fits, parse_space(SPACE), {"max_epochs": 3}, first=8, models=["knn"])
+    assert only["model"] == "knn" and list(only["cross_validation"]) == ["knn"]
 
 
 def test_every_method_runs_on_a_surrogate_table(
@@ -211,3 +214,14 @@ def test_every_method_runs_on_a_surrogate_table(
     lr_find = optuna.load_study(study_name="m/lr_find/seed0", storage=storage)
     found = lr_find.user_attrs["lr_find"]["lr_by_optimizer"]
     assert all(t.params["lr"] == found[t.params["optimizer"]] for t in lr_find.trials)
+
+
+def test_pack_names_an_unknown_surrogate_model_before_reading_a_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["pack", "--space", "conf/spaces/digits_5d.yaml", "--fits", str(tmp_path / "none")]
+    args += ["--out", str(tmp_path / "t.json.gz"), "--models", "extra_tree,knn"]
+    assert run_command("replay", args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown surrogate model 'extra_tree'" in err[0]
+    assert "did you mean 'extra_trees'" in err[0] and not (tmp_path / "t.json.gz").exists()
