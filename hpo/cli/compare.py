@@ -121,7 +121,8 @@ def main(argv: list[str], prog: str) -> int:
     ]
     budget = bench.budget
     print(
-        f"Experiment {args.experiment!r}: {len(methods)} methods × {len(seeds)} seeds = "
+        f"Experiment {args.experiment!r}: {_count(len(methods), 'method')} × "
+        f"{_count(len(seeds), 'seed')} = "
         f"{len(jobs)} studies, {budget.amount:g} {budget.unit} each, objective {bench.objective}"
     )
     start = time.perf_counter()
@@ -139,3 +140,7 @@ def report_command(args: argparse.Namespace) -> str:
         [] if args.storage == default_storage() else ["--storage", redact(args.storage, None)]
     )
     return shlex.join(hpo_words("report", *storage, "--experiment", args.experiment))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
