@@ -55,6 +55,17 @@ def read_sqlite_study(path: Path, study_name: str) -> StudyDigest | None:
         return None
 
 
+def sqlite_study_names(path: Path) -> set[str] | None:
+    """The names of the studies in an Optuna SQLite file, read-only; None if it cannot be read
+    this way (as `read_sqlite_study`)."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+            return {name for (name,) in db.execute("SELECT study_name FROM studies")}
+    except sqlite3.Error:
+        return None
+
+
 def _digest(db: sqlite3.Connection, study_name: str) -> StudyDigest | None:
     row = db.execute("SELECT study_id FROM studies WHERE study_name = ?", (study_name,)).fetchone()
     if row is None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from hpo.config.run import RunConfig, identity_differences, worker_count
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
-from hpo.persist.quick_read import read_sqlite_study
+from hpo.persist.quick_read import read_sqlite_study, sqlite_study_names
 from hpo.persist.urls import file_path, redact, scheme_of
 from hpo.search.logs import quiet_libraries
 from hpo.search.summary import summary_text
@@ -148,6 +148,9 @@ def finished_summary(config: RunConfig, space: SearchSpace) -> tuple[int, str] |
     if path is not None and not path.is_file():
         return None
     if scheme_of(config.storage) == "sqlite" and path is not None:
+        names = sqlite_study_names(path)
+        if names is not None and config.name not in names:
+            return None  # a new study (opening the file through Optuna would take ~1.5 s)
         digest = read_sqlite_study(path, config.name)
         if digest is not None:
             _check_identity(config, space, digest.user_attrs.get("identity", {}))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hpo.persist.quick_read import read_sqlite_study
+import optuna
+
+from hpo.persist.quick_read import read_sqlite_study, sqlite_study_names
 from hpo.search.progress import summary
 from hpo.search.summary import summary_text
 from hpo.testing.helpers import file_digest
@@ -34,3 +36,11 @@ def test_anything_unexpected_is_none(small_study, tmp_path) -> None:
     corrupt.write_bytes(b"not a database" * 100)
     assert read_sqlite_study(corrupt, small_study.name) is None
     assert not (tmp_path / "missing.db").exists()
+    assert sqlite_study_names(corrupt) is None
+    assert sqlite_study_names(tmp_path / "missing.db") is None
+
+
+def test_study_names_are_optunas_and_reading_them_changes_nothing(small_study) -> None:
+    before = file_digest(small_study.db)
+    assert sqlite_study_names(small_study.db) == set(optuna.get_all_study_names(small_study.url))
+    assert file_digest(small_study.db) == before
