@@ -178,20 +178,24 @@ class TableObjective:
 def replay_curve(
     trial: optuna.Trial, rows: list[dict[str, Any]], metric: Metric, num_classes: int = 10
 ) -> float:
-    """Report each epoch as PyTorchLightningPruningCallback would; prune or diverge likewise."""
+    """Report each epoch as PyTorchLightningPruningCallback would; prune or diverge likewise,
+    in a real fit's order: the epoch's value is reported (the pruner may stop the trial there)
+    before DivergenceStop ends the fit, so a diverged trial keeps its last value (e.g. chance
+    accuracy), which samplers that learn from pruned trials read."""
     threshold = divergence_threshold(num_classes)
     seen: list[dict[str, Any]] = []
     for epoch, stored in enumerate(rows):
         row = {"epoch": epoch, **stored}
         seen.append(row)
+        if row.get(metric.monitor) is not None:  # (the tables keep a non-finite value as None)
+            trial.report(float(row[metric.monitor]), step=epoch)
+            if trial.should_prune():
+                _record(trial, seen, f"pruned at epoch {epoch + 1}")
+                raise optuna.TrialPruned(f"pruned at epoch {epoch + 1}")
         diverged = diverged_loss(row, threshold)
         if diverged:
             _record(trial, seen, f"diverged: {diverged} at epoch {epoch + 1}")
             raise optuna.TrialPruned(f"diverged: {diverged} at epoch {epoch + 1}")
-        trial.report(float(row[metric.monitor]), step=epoch)
-        if trial.should_prune():
-            _record(trial, seen, f"pruned at epoch {epoch + 1}")
-            raise optuna.TrialPruned(f"pruned at epoch {epoch + 1}")
         if metric.done(_finite(seen)):  # as StopAtTarget ends a real fit
             break
     _record(trial, seen, "completed")

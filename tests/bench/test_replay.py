@@ -71,13 +71,16 @@ def test_replay_reports_every_epoch_and_the_pruner_stops_a_bad_curve() -> None:
     assert bad.user_attrs["wall_seconds"] == 0.5
 
 
-def test_a_non_finite_loss_replays_as_divergence() -> None:
+def test_a_non_finite_loss_replays_as_divergence_after_its_epoch_is_reported() -> None:
+    """As in a real fit (the pruning callback reports the epoch, then DivergenceStop ends the
+    fit): the diverged trial keeps the epoch's accuracy as its value."""
     study = _study(n_startup=10)
     metric = create_metric("val_acc")
     study.optimize(lambda t: replay_curve(t, rows([0.1, 0.1], loss=None), metric), n_trials=1)
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.PRUNED
-    assert trial.user_attrs["stop_reason"].startswith("diverged")
+    assert trial.user_attrs["stop_reason"] == "diverged: train_loss=nan at epoch 1"
+    assert trial.intermediate_values == {0: 0.1} and trial.value == 0.1
 
 
 def test_time_to_target_stops_when_reached_and_scores_the_cap_otherwise() -> None:
