@@ -283,3 +283,46 @@ def hypervolume(losses: Any, reference: Any) -> float:
     from optuna._hypervolume import compute_hypervolume
 
     return float(compute_hypervolume(losses, reference))
+
+
+class PrunedAsComplete:
+    """A study as a sampler that models complete trials only should see it when pruning is on:
+    each pruned trial reads as complete with its value (the last value it reported, which is
+    what is stored on a pruned trial), so the sampler learns where trials were pruned instead
+    of proposing the same point again. Everything else is the study's own (writes included).
+
+    Optuna's `_get_trials` is what GPSampler reads its history through; CmaEsSampler has this
+    as an option (`consider_pruned_trials`), GPSampler has none."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self._study = study
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    def _get_trials(
+        self,
+        deepcopy: bool = True,
+        states: Sequence[TrialState] | None = None,
+        use_cache: bool = False,
+    ) -> list[FrozenTrial]:
+        wanted = None if states is None else tuple(states)
+        if wanted is not None and TrialState.COMPLETE in wanted:
+            wanted += (TrialState.PRUNED,)
+        trials = self._study._get_trials(deepcopy=deepcopy, states=wanted, use_cache=use_cache)
+        shown = [_pruned_as_complete(t) if t.state == TrialState.PRUNED else t for t in trials]
+        return [t for t in shown if t is not None and (states is None or t.state in states)]
+
+
+def _pruned_as_complete(trial: FrozenTrial) -> FrozenTrial | None:
+    """The pruned trial as complete with its value (else its last report), or None if it has
+    neither or several objectives (pruning judges one)."""
+    value = trial.value if trial.values is not None and len(trial.values) == 1 else None
+    if value is None and trial.values is None and trial.intermediate_values:
+        value = trial.intermediate_values[max(trial.intermediate_values)]
+    if value is None:
+        return None
+    shown = copy.copy(trial)
+    shown.state = TrialState.COMPLETE
+    shown.value = value
+    return shown

@@ -11,6 +11,7 @@ import optuna
 from optuna.samplers import BaseSampler
 
 from hpo.config.space import SearchSpace
+from hpo.persist.internals import PrunedAsComplete
 from hpo.search.registries import SAMPLERS
 
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -69,7 +70,10 @@ def cmaes(space: SearchSpace, seed: int) -> BaseSampler:
 
     Optuna's CmaEsSampler leaves categorical parameters out of its search space and draws them
     from its independent sampler (RandomSampler), so on lr × optimizer it adapts only the
-    numeric axes while the optimizer stays uniform. Needs the `cmaes` package."""
+    numeric axes while the optimizer stays uniform. Needs the `cmaes` package. (Its
+    `consider_pruned_trials` left off: on the 5-D table it changed nothing, median best of 10
+    seeds 0.9504 with it, 0.9502 without; CMA-ES draws from a distribution and does not get
+    stuck on one pruned point as GPSampler did.)"""
     return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
 
 
@@ -82,8 +86,25 @@ def qmc(space: SearchSpace, seed: int) -> BaseSampler:
 def gp(space: SearchSpace, seed: int) -> BaseSampler:
     """Gaussian-process Bayesian optimisation (slow per trial beyond a few hundred trials).
 
-    Categoricals are modelled directly (one-hot in the kernel); needs scipy and torch."""
-    return optuna.samplers.GPSampler(seed=seed)
+    Categoricals are modelled directly (one-hot in the kernel); needs scipy and torch. Pruned
+    trials count, with their last reported value (_PruningAwareGP)."""
+    return _PruningAwareGP(seed=seed)
+
+
+class _PruningAwareGP(optuna.samplers.GPSampler):
+    """GPSampler that also learns from pruned trials, each at the value it was pruned with.
+
+    Optuna's GPSampler models complete trials only (and counts only them towards its 10
+    start-up trials). Under a pruner most trials end pruned, so it kept proposing the point its
+    few complete trials favoured, pruned again each time: on the 5-D table 45–74 of 100 trials
+    repeated a point. CmaEsSampler has `consider_pruned_trials` for this; GPSampler has no such
+    option, so it reads the study through hpo.persist.internals.PrunedAsComplete."""
+
+    def infer_relative_search_space(self, study, trial):  # noqa: ANN001, ANN201
+        return super().infer_relative_search_space(PrunedAsComplete(study), trial)
+
+    def sample_relative(self, study, trial, search_space):  # noqa: ANN001, ANN201
+        return super().sample_relative(PrunedAsComplete(study), trial, search_space)
 
 
 def nsga2(space: SearchSpace, seed: int) -> BaseSampler:

@@ -19,3 +19,24 @@ def _first_points(name: str, seed: int) -> list[float]:
 def test_qmc_is_scrambled_so_seeds_differ() -> None:
     assert _first_points("qmc", 0) == _first_points("qmc", 0)
     assert _first_points("qmc", 0) != _first_points("qmc", 1)
+
+
+def _pruned_above_half(trial: optuna.Trial) -> float:
+    """Better the larger x is, but every x above 0.5 reports 0 and is pruned."""
+    x = SPACE.suggest(trial)["x"]
+    if x > 0.5:
+        trial.report(0.0, step=0)
+        raise optuna.TrialPruned()
+    return x
+
+
+def test_gp_learns_from_pruned_trials_instead_of_proposing_them_again() -> None:
+    """Optuna's GPSampler models complete trials only: its model extrapolates upwards past
+    x = 0.5, and it proposed x = 1.0 again and again (16 of trials 20–39 pruned, the last ten
+    all at 1.0); ours sees the pruned trials' zeros and closes in on 0.5."""
+    study = optuna.create_study(direction="maximize", sampler=create_sampler("gp", SPACE, 0))
+    study.optimize(_pruned_above_half, n_trials=40)
+    modelled = study.trials[20:]
+    pruned = [t for t in modelled if t.state == optuna.trial.TrialState.PRUNED]
+    assert len(pruned) <= 4, [round(t.params["x"], 3) for t in modelled]
+    assert study.best_value > 0.49
