@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from optuna.trial import TrialState
 
 from hpo.cli import run_command
 from hpo.errors import UsageError
-from hpo.persist.internals import base_storage, trial_id
+from hpo.persist.internals import base_storage, heartbeat, trial_id
 from hpo.persist.liveness import (
     ask_and_claim,
     claim_trial,
@@ -89,6 +90,26 @@ def test_stale_heartbeat_trial_is_failed_and_requeued(storage_url: str) -> None:
     first, retry = study.trials
     assert first.state == TrialState.FAIL and retry.state == TrialState.WAITING
     assert retry.params == first.params and retry.system_attrs["failed_trial"] == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_heartbeat_keeps_a_long_trial_alive_and_ends_with_its_block(
+    kind: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'b.db'}" if kind == "sqlite" else f"journal:///{tmp_path / 'b'}"
+    study = optuna.create_study(storage=open_storage(url, LIVENESS), study_name="beat")
+    first = study.ask()
+    claim_trial(first)
+    with heartbeat(study, first):
+        time.sleep(LIVENESS.grace_period + 1.5)  # without beats it would be stale by now
+        assert stale_trial_numbers(study) == set()
+        threads = set(threading.enumerate())
+    second = study.ask()
+    claim_trial(second)
+    with heartbeat(study, second):  # the same heartbeat thread serves the next trial
+        assert set(threading.enumerate()) == threads
+    time.sleep(LIVENESS.grace_period + 1.5)
+    assert first.number in stale_trial_numbers(study)  # no beat after its block ended
 
 
 def test_dead_local_worker_is_detected_without_waiting(
