@@ -47,9 +47,8 @@ class StudyDigest:
 
 def read_sqlite_study(path: Path, study_name: str) -> StudyDigest | None:
     """The study's digest, or None if it cannot be read this way (see the module docstring)."""
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+        with _read_only(path) as db:
             return _digest(db, study_name)
     except (sqlite3.Error, ValueError, KeyError, TypeError):
         return None
@@ -58,12 +57,17 @@ def read_sqlite_study(path: Path, study_name: str) -> StudyDigest | None:
 def sqlite_study_names(path: Path) -> set[str] | None:
     """The names of the studies in an Optuna SQLite file, read-only; None if it cannot be read
     this way (as `read_sqlite_study`)."""
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+        with _read_only(path) as db:
             return {name for (name,) in db.execute("SELECT study_name FROM studies")}
     except sqlite3.Error:
         return None
+
+
+def _read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
+    """A connection that cannot change a byte of the file (`mode=ro`), closed on leaving."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    return contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5))
 
 
 def _digest(db: sqlite3.Connection, study_name: str) -> StudyDigest | None:
