@@ -27,7 +27,7 @@ from hpo.bench.design import corners
 from hpo.bench.fidelity import VAL_ACC, holdout
 from hpo.bench.fit_log import read_fits, run_shard
 from hpo.bench.replay import COLUMNS
-from hpo.bench.surrogate import SurrogateTable, load_surrogate, target
+from hpo.bench.surrogate import SurrogateTable, load_surrogate
 from hpo.config.run import RunConfig
 
 
@@ -84,13 +84,10 @@ def main() -> int:
     both = [i for i in range(len(held)) if i in again and not again[i]["stop"].startswith("fail")]
 
     model = SurrogateTable(table.space, kept, table.meta)
-    first = final_acc(model.targets([held[i] for i in both]), table.max_epochs)
-    second = final_acc(
-        np.stack([target(again[i]["curve"], table.max_epochs, table.num_classes) for i in both]),
-        table.max_epochs,
-    )
-    inputs = model.inputs([held[i] for i in both])
-    predicted = final_acc(model.model.predict(inputs), table.max_epochs)
+    pairs = [held[i] for i in both]
+    first = final_acc(model.targets(pairs), table.max_epochs)
+    second = final_acc(model.targets([again[i] for i in both]), table.max_epochs)
+    predicted = final_acc(model.model.predict(model.inputs(pairs)), table.max_epochs)
     learned = first >= 2.0 / table.num_classes
     print(
         f"{len(both)} held-out configurations trained twice (seeds {table.meta['seed']}, "
