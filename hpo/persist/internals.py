@@ -360,10 +360,13 @@ class PrunedAsComplete:
 def _pruned_as_complete(trial: FrozenTrial) -> FrozenTrial | None:
     """The pruned trial as complete with its value (else its last report), or None if it has
     neither or several objectives (pruning judges one)."""
-    value = trial.value if trial.values is not None and len(trial.values) == 1 else None
-    if value is None and trial.values is None and trial.intermediate_values:
+    if trial.values is not None:
+        if len(trial.values) != 1:
+            return None
+        value = trial.values[0]
+    elif trial.intermediate_values:
         value = trial.intermediate_values[max(trial.intermediate_values)]
-    if value is None:
+    else:
         return None
     shown = copy.copy(trial)
     shown.state = TrialState.COMPLETE
