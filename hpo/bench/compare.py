@@ -167,12 +167,16 @@ def run_mirrored(study, objective, budget: Budget, timeout: float | None):
 
     A replayed trial costs microseconds, while on an RDB storage the median pruner re-reads
     every trial at every epoch: the round trips, not the replay, would dominate. The twin has
-    the study's sampler, pruner and finished trials, so it proposes and prunes exactly as the
-    study itself would; the new trials are then added to the study as they finished."""
+    the study's name, sampler, pruner and finished trials, so it proposes and prunes exactly as
+    the study itself would (Hyperband brackets a trial by a hash of the study's name); the new
+    trials are then added to the study as they finished."""
     from hpo.search.budget import run_to_budget
 
     twin = optuna.create_study(
-        sampler=study.sampler, pruner=study.pruner, directions=study.directions
+        study_name=study.study_name,
+        sampler=study.sampler,
+        pruner=study.pruner,
+        directions=study.directions,
     )
     finished = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
     twin.add_trials(finished)

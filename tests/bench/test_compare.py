@@ -109,6 +109,19 @@ def test_workers_give_the_same_studies_as_one_process(tmp_path: Path) -> None:
         assert [t.value for t in a[name].trials] == [t.value for t in b[name].trials]
 
 
+def test_a_replayed_hyperband_study_is_the_same_every_run(tmp_path: Path) -> None:
+    """Hyperband puts a trial in a bracket by a hash of the study's name and trial number: the
+    in-memory twin a replay runs on must carry the study's name, or every run (and every
+    process) would bracket, prune and model the trials differently."""
+    one, two = (f"journal:///{tmp_path / n}.log" for n in ("one", "two"))
+    for url in (one, two):
+        args = [*replay(url, "hb", "--seeds", "0"), "--n-trials", "30"]
+        assert main([*args, "--methods", "tpe_hyperband", "--workers", "1"]) == 0
+    (a,), (b,) = studies(one, "hb").values(), studies(two, "hb").values()
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.intermediate_values for t in a.trials] == [t.intermediate_values for t in b.trials]
+
+
 def test_time_to_target_is_a_compare_metric(journal_url: str) -> None:
     args = replay(journal_url, "ttt", "--seeds", "0", "--samplers", "random", "--n-trials", "8")
     assert main([*args, "--metric", "time_to_acc:0.97", "--cap", "20ep"]) == 0
