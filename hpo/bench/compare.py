@@ -22,7 +22,7 @@ import optuna
 
 from hpo.bench.registries import METHODS
 from hpo.config.metrics import create_metric
-from hpo.config.run import RunConfig
+from hpo.config.run import RunConfig, share_cores
 from hpo.config.space import NumericParam, SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.notes import ComparisonPart, describe_comparison_study
@@ -270,10 +270,11 @@ def validate(bench: Benchmark, methods: list[str]) -> None:
 
 
 def run_job(job: Job) -> str:
-    if job.threads:  # real fits, and on a table the GP sampler's torch
+    if job.threads:  # real fits, and on a table the GP sampler's torch and BLAS
         import torch
 
         torch.set_num_threads(job.threads)  # N workers × all cores each would oversubscribe
+        share_cores(job.threads)
     return method_runner(job.method)(job)
 
 

@@ -166,6 +166,23 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+def share_cores(threads: int) -> None:
+    """Cap this process's BLAS thread pools (numpy's and scipy's OpenBLAS) at `threads`, for a
+    process that shares the cores with others (workers, a coordinator beside them).
+
+    An OpenBLAS pool takes every core and its threads spin while they wait: two compare workers
+    on 2 cores ran a 100-trial GPSampler study in 61–113 s each instead of 22 s (torch's threads
+    were capped already; benchmarks/README.md). threadpoolctl caps the pools loaded so far; the
+    variable caps those loaded later here (scipy's) and in the processes this one starts. A
+    user's own OPENBLAS_NUM_THREADS is left as it is."""
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    from threadpoolctl import threadpool_limits
+
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+    threadpool_limits(threads, user_api="blas")
+
+
 TRIALS_PER_WORKER = 4
 
 

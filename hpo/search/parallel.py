@@ -36,7 +36,7 @@ from multiprocessing.connection import Connection, wait
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.config.run import RunConfig, available_cores
+from hpo.config.run import RunConfig, available_cores, share_cores
 from hpo.config.space import SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.internals import beat, tell, trial_id
@@ -292,6 +292,7 @@ class WorkerPool:
 
     def __init__(self, n: int, config: RunConfig, space: SearchSpace) -> None:
         threads = max(1, min(config.threads, available_cores() // n))
+        share_cores(threads)  # here (the sampler runs beside the workers) and in the workers
         self._args = (replace(config, threads=threads), space)
         self._context = get_context("spawn")
         self.connections: list[Connection] = []
