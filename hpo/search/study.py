@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 import optuna
+from optuna.storages import BaseStorage
 
 from hpo import __version__
 from hpo.config.metrics import create_metrics
@@ -64,15 +65,17 @@ def open_study(
     sampler_seed: int | None = None,
     claim_seed: bool = True,
     say: Callable[[str], None] = print,
+    storage: BaseStorage | None = None,
 ) -> optuna.Study:
     """Create the study, or load it after checking it was created with this configuration.
 
     `sampler_seed` (default: the run's seed) lets a comparison give each sampler its own seed;
-    `claim_seed=False` for a process that runs no trial (the --workers parent). A
+    `claim_seed=False` for a process that runs no trial (the --workers parent); `storage`:
+    config.storage already opened (a process running many studies opens it once). A
     --warm-start-from study is checked before anything is created; its configurations are
     enqueued once (hpo.search.warm_start), the lines saying so passed to `say`."""
     source = source_study(config) if config.warm_start_from else None
-    storage = open_storage(config.storage, liveness_of(config))
+    storage = storage or open_storage(config.storage, liveness_of(config))
     existing = config.name in optuna.get_all_study_names(storage)
     if existing:
         check_same_identity(
