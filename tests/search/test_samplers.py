@@ -40,3 +40,24 @@ def test_gp_learns_from_pruned_trials_instead_of_proposing_them_again() -> None:
     pruned = [t for t in modelled if t.state == optuna.trial.TrialState.PRUNED]
     assert len(pruned) <= 4, [round(t.params["x"], 3) for t in modelled]
     assert study.best_value > 0.49
+
+
+def _gp_points(sampler: optuna.samplers.BaseSampler) -> list[float]:
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(lambda t: -((SPACE.suggest(t)["x"] - 0.3) ** 2), n_trials=14)
+    return [t.params["x"] for t in study.trials]
+
+
+def test_gp_proposes_what_optunas_does_and_on_the_cpu_whatever_the_default_device() -> None:
+    """Ours runs GPSampler with torch function modes off (faster): without pruning it proposes
+    exactly Optuna's points, and a default device set by the user (a mode; "meta" here, where
+    no tensor has data, as "cuda" in optuna#6113) still does not reach it."""
+    import torch
+
+    ours = _gp_points(create_sampler("gp", SPACE, 0))
+    assert ours == _gp_points(optuna.samplers.GPSampler(seed=0))
+    torch.set_default_device("meta")
+    try:
+        assert _gp_points(create_sampler("gp", SPACE, 0)) == ours
+    finally:
+        torch.set_default_device(None)
