@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from multiprocessing import get_context
+from typing import TYPE_CHECKING
 
 import optuna
 
@@ -28,6 +29,11 @@ from hpo.config.space import NumericParam, SearchSpace
 from hpo.errors import UsageError
 from hpo.persist.notes import ComparisonPart, describe_comparison_study
 from hpo.search.budget import Budget
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+    from hpo.persist.storages import Liveness
 
 BUDGET_UNITS = ("trials", "epochs", "seconds")
 
@@ -136,13 +142,13 @@ def open_job_study(job: Job, sampler: str):
 
 
 @cache
-def _storage(url: str, liveness):  # noqa: ANN001, ANN202
+def _storage(url: str, liveness: Liveness) -> BaseStorage:
     from hpo.persist.storages import open_storage
 
     return open_storage(url, liveness)
 
 
-def process_storage(config: RunConfig):  # noqa: ANN201
+def process_storage(config: RunConfig) -> BaseStorage:
     """The benchmark's storage, opened once per process for every job it runs: opening a
     journal file replays all of it, 3.8 s per study by the end of a 180-study comparison's
     50 MB log (an RDB open checks its schema)."""
