@@ -4,8 +4,9 @@
 - `base_storage`: the storage behind a study (create_study wraps RDB storages in a cache);
 - `trial_counts`: trials by state with one query on Optuna's table layout;
 - fewer storage round trips per trial than the public API makes: `ask_claimed` (a new trial
-  created RUNNING with its worker record in one write), `set_user_attrs` (several attrs in one
-  transaction or one journal append), `tell` (without `Study.tell`'s second read of the trial);
+  created RUNNING with its worker record, and on relational storages its first heartbeat row,
+  in one write), `set_user_attrs` (several attrs in one transaction or one journal append),
+  `tell` (without `Study.tell`'s second read of the trial);
 - heartbeats: `heartbeat_enabled`, `stale_trial_ids`, `heartbeat` (what `optimize()`'s
   heartbeat thread does, for trials run outside it, from one thread per process), `beat` (one
   heartbeat, for a trial awaiting its tell), and `HeartbeatJournalStorage`, which implements
@@ -32,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import json
 import os
 import threading
 import time
@@ -42,7 +44,7 @@ from typing import Any
 import optuna
 import sqlalchemy
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages._cached_storage import _CachedStorage
+from optuna.storages._cached_storage import _CachedStorage, _StudyInfo
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
@@ -110,7 +112,43 @@ def ask_claimed(study: optuna.Study, system_attrs: dict[str, Any]) -> optuna.Tri
             study._storage.set_trial_system_attr(waiting, key, value)
         return optuna.Trial(study, waiting)
     template = optuna.trial.create_trial(state=TrialState.RUNNING, system_attrs=system_attrs)
-    return optuna.Trial(study, study._storage.create_new_trial(study_id(study), template))
+    storage = study._storage
+    if isinstance(storage, _CachedStorage) and is_heartbeat_enabled(storage._backend):
+        return optuna.Trial(study, _create_claimed(storage, study_id(study), template))
+    return optuna.Trial(study, storage.create_new_trial(study_id(study), template))
+
+
+_CREATED_BEATING: set[int] = set()  # trials created here with their first heartbeat row
+
+
+def _create_claimed(cached: _CachedStorage, sid: int, template: FrozenTrial) -> int:
+    """Optuna's `RDBStorage.create_new_trial` (the study row locked, the trial numbered) with the
+    template's system attrs inserted as new rows and the trial's first heartbeat row, in one
+    transaction: Optuna checks each attr for an existing row first, and the heartbeat thread's
+    first beat was a transaction of its own (~0.5 ms a statement on PostgreSQL here). A RUNNING
+    trial without a heartbeat row is never stale to Optuna, so the row must exist from the
+    start; `heartbeat()` then skips the thread's beat at once for this trial."""
+    rdb = cached._backend
+    with _create_scoped_session(rdb.scoped_session) as session:
+        models.StudyModel.find_or_raise_by_id(sid, session, for_update=True)
+        row = rdb._get_prepared_new_trial(sid, None, session)
+        session.add_all(
+            [
+                models.TrialSystemAttributeModel(
+                    trial_id=row.trial_id, key=key, value_json=json.dumps(value)
+                )
+                for key, value in template.system_attrs.items()
+            ]
+            + [models.TrialHeartbeatModel(trial_id=row.trial_id)]
+        )
+        frozen = copy.deepcopy(template)
+        frozen.number, frozen.datetime_start = row.number, row.datetime_start
+        frozen._trial_id = row.trial_id
+    with cached._lock:
+        cached._studies.setdefault(sid, _StudyInfo())
+        cached._add_trials_to_cache(sid, [frozen])
+    _CREATED_BEATING.add(frozen._trial_id)
+    return frozen._trial_id
 
 
 def set_user_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
@@ -158,6 +196,7 @@ def tell(
         skip_if_finished=True,
         suppress_warning=True,
     )
+    _CREATED_BEATING.discard(trial_id(trial))  # (created here, run in another process)
     return copy.deepcopy(study._storage.get_trial(trial_id(trial)))
 
 
@@ -173,7 +212,10 @@ def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
     if not is_heartbeat_enabled(storage):
         yield
         return
-    token = _PULSE.start(_BeatThroughFaults(storage), trial_id(trial))
+    tid = trial_id(trial)
+    beaten = tid in _CREATED_BEATING
+    _CREATED_BEATING.discard(tid)
+    token = _PULSE.start(_BeatThroughFaults(storage), tid, beat_now=not beaten)
     try:
         yield
     finally:
@@ -193,13 +235,18 @@ class _Pulse:
     def _reset(self) -> None:
         self._cond = threading.Condition()
         self._beating: dict[int, tuple[_BeatThroughFaults, int]] = {}
+        self._first_due: dict[int, float] = {}  # token → its first beat, when not at once
         self._tokens = itertools.count()
         self._thread: threading.Thread | None = None
 
-    def start(self, heart: _BeatThroughFaults, tid: int) -> int:
+    def start(self, heart: _BeatThroughFaults, tid: int, beat_now: bool = True) -> int:
+        """Beat for `tid` until `stop(token)`: at once (unless not `beat_now`), then every
+        interval."""
         with self._cond:
             token = next(self._tokens)
             self._beating[token] = (heart, tid)
+            if not beat_now:
+                self._first_due[token] = time.monotonic() + heart.get_heartbeat_interval()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="hpo-beat", daemon=True)
                 self._thread.start()
@@ -209,6 +256,7 @@ class _Pulse:
     def stop(self, token: int) -> None:
         with self._cond:  # waits for a beat in progress
             self._beating.pop(token, None)
+            self._first_due.pop(token, None)
             self._cond.notify()
 
     def _run(self) -> None:
@@ -216,7 +264,7 @@ class _Pulse:
         with self._cond:
             while True:
                 for token, (heart, tid) in list(self._beating.items()):
-                    if due.get(token, 0.0) <= time.monotonic():
+                    if due.setdefault(token, self._first_due.pop(token, 0.0)) <= time.monotonic():
                         heart.record_heartbeat(tid)
                         due[token] = time.monotonic() + heart.get_heartbeat_interval()
                 due = {token: at for token, at in due.items() if token in self._beating}

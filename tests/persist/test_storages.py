@@ -14,6 +14,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 from hpo.cli import run_command
@@ -29,6 +30,7 @@ from hpo.persist.liveness import (
 )
 from hpo.persist.storages import open_storage
 from hpo.persist.urls import redact
+from hpo.search.budget import Budget, run_to_budget
 from hpo.testing.budget_worker import LIVENESS
 from hpo.testing.helpers import cli_env
 
@@ -90,6 +92,37 @@ def test_stale_heartbeat_trial_is_failed_and_requeued(storage_url: str) -> None:
     first, retry = study.trials
     assert first.state == TrialState.FAIL and retry.state == TrialState.WAITING
     assert retry.params == first.params and retry.system_attrs["failed_trial"] == 0
+
+
+def test_a_new_trial_turns_stale_though_its_worker_never_beat(storage_url: str) -> None:
+    """hpo writes a trial's first heartbeat with the trial itself (relational storages: in the
+    transaction that creates it): a worker that dies before its heartbeat thread ever beats
+    still leaves a trial the next sweep fails (Optuna skips trials without a heartbeat row)."""
+    study = optuna.create_study(storage=open_storage(storage_url, LIVENESS), study_name="born")
+    trial = ask_and_claim(study)  # this process is alive: only the heartbeat can declare it dead
+    assert stale_trial_numbers(study) == set()
+    time.sleep(LIVENESS.grace_period + 1.5)  # no heartbeat thread runs for this trial
+    assert stale_trial_numbers(study) == {trial.number}
+
+
+def test_a_short_trial_writes_its_heartbeat_row_once(tmp_path: Path) -> None:
+    """The heartbeat row is written with the trial, by the thread that creates it, and the
+    heartbeat thread does not beat at once (one write less per trial); a trial longer than
+    the interval still beats on time, from the heartbeat thread."""
+    study = optuna.create_study(
+        storage=open_storage(f"sqlite:///{tmp_path / 'b.db'}", LIVENESS), study_name="rows"
+    )
+    writes: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "trial_heartbeats" in statement and not statement.lstrip().startswith("SELECT"):
+            writes.append(f"{statement.split()[0]} {threading.current_thread().name}")
+
+    sqlalchemy.event.listen(base_storage(study).engine, "before_cursor_execute", count)
+    run_to_budget(study, lambda trial: trial.suggest_float("x", 0, 1), Budget(3))
+    assert writes == ["INSERT MainThread"] * 3
+    run_to_budget(study, lambda _: time.sleep(LIVENESS.heartbeat_interval + 0.5) or 0.0, Budget(4))
+    assert writes == ["INSERT MainThread"] * 4 + ["UPDATE hpo-beat"]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
