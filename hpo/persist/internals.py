@@ -6,7 +6,7 @@
 - fewer storage round trips per trial than the public API makes: `ask_claimed` (a new trial
   created RUNNING with its worker record, and on relational storages its first heartbeat row,
   in one write), `set_user_attrs` (several attrs in one transaction or one journal append),
-  `tell` (without `Study.tell`'s second read of the trial);
+  `tell` (without `Study.tell`'s second read of the trial, nor a read after it);
 - heartbeats: `heartbeat_enabled`, `stale_trial_ids`, `heartbeat` (what `optimize()`'s
   heartbeat thread does, for trials run outside it, from one thread per process), `beat` (one
   heartbeat, for a trial awaiting its tell), and `HeartbeatJournalStorage`, which implements
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import itertools
 import json
 import os
@@ -185,10 +186,12 @@ def tell(
     value: float | Sequence[float] | None,
     state: TrialState,
 ) -> FrozenTrial:
-    """`study.tell(trial, value or state, skip_if_finished=True)` as `optimize` tells: the
-    trial is read once before and once after, not twice before (`Study.tell` validates it
-    twice). A trial already finished (by another worker) is returned as it is."""
-    _tell_with_warning(
+    """`study.tell(trial, value or state, skip_if_finished=True)` as `optimize` tells (one read
+    before the write, not `Study.tell`'s two). Returns the trial as stored: for a COMPLETE or
+    PRUNED trial, the trial as this process wrote it (`read_at_start` keeps what it wrote through
+    the trial) with its state, values and end, as `optimize` keeps it, without reading it back;
+    otherwise (a FAIL, or a trial another worker finished first) read back from the storage."""
+    told, values, _ = _tell_with_warning(
         study,
         trial,
         value if state == TrialState.COMPLETE else None,
@@ -197,7 +200,12 @@ def tell(
         suppress_warning=True,
     )
     _CREATED_BEATING.discard(trial_id(trial))  # (created here, run in another process)
-    return copy.deepcopy(study._storage.get_trial(trial_id(trial)))
+    if told != state or state == TrialState.FAIL:
+        return copy.deepcopy(study._storage.get_trial(trial_id(trial)))
+    frozen = copy.deepcopy(read_at_start(trial))
+    frozen.state, frozen.values = told, values
+    frozen.datetime_complete = datetime.datetime.now()  # (Optuna's RDB and journal: this clock)
+    return frozen
 
 
 def heartbeat_enabled(storage: BaseStorage) -> bool:

@@ -125,6 +125,35 @@ def test_a_short_trial_writes_its_heartbeat_row_once(tmp_path: Path) -> None:
     assert writes == ["INSERT MainThread"] * 4 + ["UPDATE hpo-beat"]
 
 
+def test_the_trial_a_tell_returns_is_the_trial_stored(tmp_path: Path) -> None:
+    """`tell` builds a finished trial from what its process wrote instead of reading it back:
+    it must be what the storage holds (pruned and complete trials, reports, attrs)."""
+    study = optuna.create_study(
+        storage=open_storage(f"sqlite:///{tmp_path / 'b.db'}", LIVENESS), study_name="told"
+    )
+    told: list[optuna.trial.FrozenTrial] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_user_attr("note", trial.number)
+        for step in range(3):
+            trial.report(x * step, step)
+        if trial.number % 2:
+            raise optuna.TrialPruned()
+        return x
+
+    run_to_budget(study, objective, Budget(4), callbacks=[lambda _s, t: told.append(t)])
+    assert [t.state for t in told] == [TrialState.COMPLETE, TrialState.PRUNED] * 2
+    for mine, stored in zip(told, study.trials, strict=True):
+        assert mine.datetime_complete and stored.datetime_complete
+        delta = abs((mine.datetime_complete - stored.datetime_complete).total_seconds())
+        assert delta < 1.0
+        mine.datetime_complete = stored.datetime_complete
+        assert mine == stored
+        for field in ("params", "user_attrs", "intermediate_values", "values", "system_attrs"):
+            assert getattr(mine, field) == getattr(stored, field), field
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_a_heartbeat_keeps_a_long_trial_alive_and_ends_with_its_block(
     kind: str, tmp_path: Path
