@@ -33,9 +33,7 @@ def retrain(params: dict[str, Any], config: RunConfig, save: str | None) -> dict
     from hpo.config.metrics import create_metric
     from hpo.train.callbacks.epoch_curve import EpochCurve
     from hpo.train.fit import build, make_trainer, score_on_test_split
-    from hpo.train.quiet import quiet_lightning
 
-    quiet_lightning(config.verbose)
     built = build(params, config)
     curve = EpochCurve()
     trainer = make_trainer(config, [curve])

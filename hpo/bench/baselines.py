@@ -58,9 +58,7 @@ def range_tests(config: RunConfig, space: SearchSpace) -> tuple[dict[str, float]
     """Suggested LR per optimizer choice and the epochs the tests cost together."""
     from hpo.train.fit import build
     from hpo.train.lr_find import range_test
-    from hpo.train.quiet import quiet_lightning
 
-    quiet_lightning(config.verbose)  # again: importing Lightning just now reset its log level
     base = typical_params(space)
     optimizer = space.params.get("optimizer")
     choices = optimizer.choices if isinstance(optimizer, CategoricalParam) else [""]

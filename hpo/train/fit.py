@@ -20,6 +20,7 @@ from hpo.train.data import create_datamodule
 from hpo.train.data.tensors import TensorDataModule
 from hpo.train.models import count_parameters, create_model
 from hpo.train.module import LitClassifier
+from hpo.train.quiet import quiet_lightning
 from hpo.train.routing import route
 
 
@@ -56,7 +57,9 @@ def build(params: dict[str, Any], config: RunConfig) -> Built:
 def make_trainer(
     config: RunConfig, callbacks: list[pl.Callback], logger: list[Logger] | bool = False
 ) -> pl.Trainer:
-    """A Trainer that does only what a trial needs: no logger, checkpoints or bars by default."""
+    """A Trainer that does only what a trial needs: no logger, checkpoints, bars or Lightning
+    log lines by default (`config.verbose` turns the bar, summary and lines on)."""
+    quiet_lightning(config.verbose)
     limit = 1.0 if config.limit_batches is None else _batches(config.limit_batches)
     return pl.Trainer(
         max_epochs=config.max_epochs,

@@ -52,6 +52,7 @@ def range_test(
     from lightning.pytorch.tuner import Tuner
 
     from hpo.train.fit import build
+    from hpo.train.quiet import quiet_lightning
 
     if not 0 < min_lr < max_lr:
         raise UsageError(f"need 0 < min_lr < max_lr, got {min_lr} and {max_lr}")
@@ -59,6 +60,7 @@ def range_test(
         raise UsageError(f"steps must be at least 2, got {steps}")
     params = {k: v for k, v in params.items() if k not in ("lr", "repeats")}
     built = build({**params, "lr": min_lr}, config)
+    quiet_lightning(config.verbose)  # (Lightning's import set its own level)
     with tempfile.TemporaryDirectory(prefix="hpo-lr-find-") as root:
         trainer = pl.Trainer(
             max_epochs=10_000,  # the finder stops after `steps` batches, however small the data

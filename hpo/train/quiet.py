@@ -8,8 +8,9 @@ import warnings
 
 
 def quiet_lightning(verbose: bool) -> None:
-    """Lightning's log lines and warnings only with --verbose. Call it after Lightning is
-    imported, if this process imports it at all: its import sets its own log level."""
+    """Lightning's log lines and warnings only with --verbose. Lightning's import sets its own
+    log level, so this must come after it: `make_trainer` and the LR range test call it as they
+    build a Trainer (callers need not); `quiet_libraries` calls it for processes that never do."""
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:
