@@ -36,6 +36,7 @@ import datetime
 import itertools
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -44,6 +45,7 @@ from typing import Any
 
 import optuna
 import sqlalchemy
+import sqlalchemy.orm
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages._cached_storage import _CachedStorage, _StudyInfo
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
@@ -53,6 +55,8 @@ from optuna.storages.journal import BaseJournalBackend
 from optuna.storages.journal._storage import JournalOperation
 from optuna.study._tell import _tell_with_warning
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from hpo.persist.retry import StorageUnreachable, redis_retry, storage_fault
 
@@ -160,10 +164,7 @@ def set_user_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
     tid = trial_id(trial)
     if isinstance(storage, RDBStorage):
         with _create_scoped_session(storage.scoped_session, True) as session:
-            for key, value in attrs.items():
-                storage._set_trial_attr_without_commit(
-                    session, models.TrialUserAttributeModel, tid, key, value
-                )
+            _upsert_user_attrs(storage, session, tid, attrs)
     elif isinstance(storage, JournalStorage):
         with storage._thread_lock:
             worker = storage._replay_result.worker_id
@@ -178,6 +179,34 @@ def set_user_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
         for key, value in attrs.items():
             storage.set_trial_user_attr(tid, key, value)
     trial._cached_frozen_trial.user_attrs.update(attrs)
+
+
+def _upsert_user_attrs(
+    storage: RDBStorage, session: sqlalchemy.orm.Session, tid: int, attrs: dict[str, Any]
+) -> None:
+    """The attrs as one multi-row upsert after one check of the trial (SQLite, PostgreSQL);
+    Optuna's own per-attr write checks the trial again for each (two statements an attr)."""
+    if not attrs:
+        return
+    dialect = {"sqlite": sqlite_dialect, "postgresql": postgresql_dialect}.get(storage.engine.name)
+    if dialect is None or (dialect is sqlite_dialect and sqlite3.sqlite_version_info < (3, 24)):
+        for key, value in attrs.items():  # (no upsert: Optuna's way)
+            storage._set_trial_attr_without_commit(
+                session, models.TrialUserAttributeModel, tid, key, value
+            )
+        return
+    storage.check_trial_is_updatable(
+        tid, models.TrialModel.find_or_raise_by_id(tid, session).state
+    )
+    model = models.TrialUserAttributeModel
+    rows = [{"trial_id": tid, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
+    insert = dialect.insert(model).values(rows)
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[model.trial_id, model.key],
+            set_={"value_json": insert.excluded.value_json},
+        )
+    )
 
 
 def tell(

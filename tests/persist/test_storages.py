@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 
 from hpo.cli import run_command
 from hpo.errors import UsageError
-from hpo.persist.internals import base_storage, heartbeat, trial_id
+from hpo.persist.internals import base_storage, heartbeat, set_user_attrs, trial_id
 from hpo.persist.liveness import (
     ask_and_claim,
     claim_trial,
@@ -92,6 +92,34 @@ def test_stale_heartbeat_trial_is_failed_and_requeued(storage_url: str) -> None:
     first, retry = study.trials
     assert first.state == TrialState.FAIL and retry.state == TrialState.WAITING
     assert retry.params == first.params and retry.system_attrs["failed_trial"] == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "journal"])
+def test_attrs_written_at_once_are_stored_and_a_finished_trial_refuses_them(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    urls = {"sqlite": f"sqlite:///{tmp_path / 'a.db'}", "journal": f"journal:///{tmp_path / 'a'}"}
+    url = urls.get(kind) or request.getfixturevalue("postgres_url")
+    study = optuna.create_study(storage=open_storage(url), study_name=f"attrs-{tmp_path.name}")
+    trial = study.ask()
+    trial.set_user_attr("kept", 1)
+    statements: list[str] = []
+    if kind != "journal":  # one upsert for all of them, after one check of the trial
+        sqlalchemy.event.listen(
+            base_storage(study).engine,
+            "before_cursor_execute",
+            lambda _c, _cur, statement, *_a: statements.append(statement.split()[0]),
+        )
+    curve = [{"epoch": 0, "val_acc": 0.5}, {"epoch": 1, "val_acc": None}]
+    set_user_attrs(trial, {"curve": curve, "kept": 2, "stop_reason": "completed"})
+    assert statements == ([] if kind == "journal" else ["SELECT", "INSERT"])
+    set_user_attrs(trial, {"stop_reason": "again"})
+    expected = {"kept": 2, "curve": curve, "stop_reason": "again"}
+    assert study.trials[0].user_attrs == expected == trial.user_attrs
+    study.tell(trial, 1.0)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        set_user_attrs(trial, {"late": True})
+    assert study.trials[0].user_attrs == expected
 
 
 def test_a_new_trial_turns_stale_though_its_worker_never_beat(storage_url: str) -> None:
