@@ -10,7 +10,7 @@ import warnings
 def quiet_lightning(verbose: bool) -> None:
     """Lightning's log lines and warnings only with --verbose. Lightning's import sets its own
     log level, so this must come after it: `make_trainer` and the LR range test call it as they
-    build a Trainer (callers need not); `quiet_libraries` calls it for processes that never do."""
+    build a Trainer, so their callers need not (`quiet_libraries` sets it with Optuna's)."""
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:
