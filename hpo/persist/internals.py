@@ -271,8 +271,8 @@ class _Pulse:
 
     def _reset(self) -> None:
         self._cond = threading.Condition()
-        self._beating: dict[int, tuple[_BeatThroughFaults, int]] = {}
-        self._first_due: dict[int, float] = {}  # token → its first beat, when not at once
+        # token → (storage, trial id, when its first beat is due: 0.0 for at once)
+        self._beating: dict[int, tuple[_BeatThroughFaults, int, float]] = {}
         self._tokens = itertools.count()
         self._thread: threading.Thread | None = None
 
@@ -281,9 +281,8 @@ class _Pulse:
         interval."""
         with self._cond:
             token = next(self._tokens)
-            self._beating[token] = (heart, tid)
-            if not beat_now:
-                self._first_due[token] = time.monotonic() + heart.get_heartbeat_interval()
+            first = 0.0 if beat_now else time.monotonic() + heart.get_heartbeat_interval()
+            self._beating[token] = (heart, tid, first)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="hpo-beat", daemon=True)
                 self._thread.start()
@@ -293,15 +292,14 @@ class _Pulse:
     def stop(self, token: int) -> None:
         with self._cond:  # waits for a beat in progress
             self._beating.pop(token, None)
-            self._first_due.pop(token, None)
             self._cond.notify()
 
     def _run(self) -> None:
         due: dict[int, float] = {}  # token → when its next beat is due
         with self._cond:
             while True:
-                for token, (heart, tid) in list(self._beating.items()):
-                    if due.setdefault(token, self._first_due.pop(token, 0.0)) <= time.monotonic():
+                for token, (heart, tid, first) in list(self._beating.items()):
+                    if due.setdefault(token, first) <= time.monotonic():
                         heart.record_heartbeat(tid)
                         due[token] = time.monotonic() + heart.get_heartbeat_interval()
                 due = {token: at for token, at in due.items() if token in self._beating}
