@@ -26,7 +26,7 @@ from optuna.storages import BaseStorage
 from hpo.config.run import check_liveness
 from hpo.errors import UsageError
 from hpo.persist.internals import HeartbeatJournalStorage, patient_redis
-from hpo.persist.retry import PRE_PING, wait_for_connections
+from hpo.persist.retry import PRE_PING, replace_closed_connections, wait_for_connections
 from hpo.persist.sqlite_file import check_sqlite_file
 from hpo.persist.urls import (
     RDB_SCHEMES,
@@ -144,6 +144,8 @@ def _open_rdb(
                 _use_wal(storage.engine)
             if scheme_of(url) != "sqlite":  # a server: wait for it through a restart (retry.py)
                 wait_for_connections(storage.engine, url)
+            if scheme_of(url) == "postgresql":
+                replace_closed_connections(storage.engine)
             atexit.register(storage.engine.dispose)  # the last close merges the -wal file
             return storage
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
@@ -184,6 +186,8 @@ def _engine_kwargs(scheme: str) -> dict[str, object]:
     if scheme == "sqlite":
         # Wait for a lock instead of failing with "database is locked" (optuna#820).
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    if scheme == "postgresql":
+        return {}  # closed connections are replaced at checkout (replace_closed_connections)
     return dict(PRE_PING)  # connections a server restart closed are replaced at checkout
 
 

@@ -133,6 +133,31 @@ def test_a_new_trial_turns_stale_though_its_worker_never_beat(storage_url: str) 
     assert stale_trial_numbers(study) == {trial.number}
 
 
+def test_a_pooled_connection_the_server_ended_is_replaced_without_a_ping(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL: a pooled connection whose server session ended (as a restart ends them all)
+    is replaced at checkout by looking at its socket, not by a `SELECT 1` per checkout."""
+    psycopg = pytest.importorskip("psycopg")
+    study = optuna.create_study(storage=open_storage(postgres_url), study_name="ended")
+    engine = base_storage(study).engine
+    statements: list[str] = []
+    sqlalchemy.event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            time.sleep(0.05)
+    study.enqueue_trial({"x": 1.0})  # would fail on the ended session without a replacement
+    assert [t.state for t in study.trials] == [TrialState.WAITING]
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    assert not [s for s in statements if s.strip().upper() == "SELECT 1"], "pinged"
+
+
 def test_a_short_trial_writes_its_heartbeat_row_once(tmp_path: Path) -> None:
     """The heartbeat row is written with the trial, by the thread that creates it, and the
     heartbeat thread does not beat at once (one write less per trial); a trial longer than
