@@ -96,12 +96,16 @@ def base_storage(study: optuna.Study) -> BaseStorage:
 def trial_counts(study: optuna.Study) -> Counter[TrialState]:
     """Trials by state. On a relational storage one COUNT query on Optuna's `trials` table:
     Optuna's own API loads every new trial with its params and attrs to count them, a dozen
-    queries where one will do (the budget loop asks before every trial)."""
+    queries where one will do (the budget loop asks before every trial). A server runs it
+    outside a transaction: one statement reads committed rows either way."""
     storage = base_storage(study)
     if not isinstance(storage, RDBStorage):
         return Counter(t.state for t in study.get_trials(deepcopy=False))
     query = "SELECT state, COUNT(*) FROM trials WHERE study_id = :study GROUP BY state"
-    with storage.engine.connect() as connection:
+    connection = storage.engine.connect()
+    if storage.engine.dialect.name != "sqlite":  # one round trip, not BEGIN, SELECT, ROLLBACK
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    with connection:
         rows = connection.execute(sqlalchemy.text(query), {"study": study_id(study)})
         return Counter({TrialState[str(state)]: int(n) for state, n in rows})
 
