@@ -135,7 +135,8 @@ def claim_window(
     If the lock was lost while held (its database server restarted and this process carried
     on through new connections), another process may have counted and created meanwhile: the
     trial created here is failed, not re-queued (the other's trial takes its place in the
-    budget), and LockLost is raised so the caller's retry counts again."""
+    budget; only its grid point, if it has one, is queued again), and LockLost is raised so the
+    caller's retry counts again."""
     lock, window = study_lock(study), ClaimWindow(study)
     lock.acquire()
     try:
@@ -147,12 +148,24 @@ def claim_window(
             _fail_created_under_lost_lock(study, window.trial)
 
 
+#: What GridSampler stores on a trial to name its grid point (optuna/samplers/_grid.py).
+GRID_ATTRS = ("grid_id", "search_space")
+
+
 def _fail_created_under_lost_lock(study: optuna.Study, trial: optuna.Trial) -> None:
+    """FAIL the trial; a grid point it was given is re-queued (GridSampler takes a failed
+    trial's point for visited, and would never give it out again)."""
     storage, tid = base_storage(study), internals.trial_id(trial)
     reason = "created while the study lock was lost (its server restarted); not run"
     with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
         storage.set_trial_user_attr(tid, "stop_reason", reason)
-        storage.set_trial_state_values(tid, state=TrialState.FAIL)
+        if storage.set_trial_state_values(tid, state=TrialState.FAIL):
+            attrs = storage.get_trial(tid).system_attrs
+            if "grid_id" in attrs:
+                grid = {key: attrs[key] for key in GRID_ATTRS if key in attrs}
+                study.add_trial(
+                    optuna.trial.create_trial(state=TrialState.WAITING, system_attrs=grid)
+                )
     raise LockLost(f"the study lock was lost while trial {trial.number} was created")
 
 

@@ -83,9 +83,16 @@ def counted_trials(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=COUNTED))
 
 
-def grid_exhausted(study: optuna.Study) -> bool:
-    sampler = study.sampler
-    return isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(study)
+def grid_exhausted(
+    study: optuna.Study, sampler: optuna.samplers.BaseSampler | None = None
+) -> bool:
+    """The grid sampler (`study.sampler` unless given) has no point left to run. Optuna counts
+    a failed trial's point as visited, also when the trial was re-queued (stopped by a signal,
+    its worker dead): while such a copy waits, the grid is not done."""
+    sampler = sampler or study.sampler
+    if not isinstance(sampler, optuna.samplers.GridSampler) or not sampler.is_exhausted(study):
+        return False
+    return not study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
 
 
 @dataclass

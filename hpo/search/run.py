@@ -93,7 +93,10 @@ def _train(
         print(already_done(config, done))
     elif done:
         say(f"Resuming: {done} of {config.n_trials} trials already finished.")
-    progress = ConsoleProgress(config.n_trials, done, config.metric, config.quiet)
+    total = config.n_trials  # (a smaller grid ends first: its size is what the bar and ETA count)
+    if config.sampler == "grid":
+        total = min(total, space.grid_size())
+    progress = ConsoleProgress(total, done, config.metric, config.quiet)
     on_wait = None if config.quiet else lambda n: say_waiting(n, config.grace_period)
     try:
         outcome = _run_trials(
@@ -175,7 +178,7 @@ def _finished_through_optuna(config: RunConfig, space: SearchSpace) -> tuple[int
     import optuna
 
     from hpo.persist.storages import open_storage
-    from hpo.search.budget import counted_trials
+    from hpo.search.budget import counted_trials, grid_exhausted
     from hpo.search.progress import summary
     from hpo.search.study import liveness_of
 
@@ -190,7 +193,7 @@ def _finished_through_optuna(config: RunConfig, space: SearchSpace) -> tuple[int
     done = counted_trials(study)
     if done < config.n_trials:
         grid = optuna.samplers.GridSampler(space.grid(), seed=config.seed)
-        if config.sampler != "grid" or not grid.is_exhausted(study):
+        if config.sampler != "grid" or not grid_exhausted(study, grid):
             return None
     return done, summary(study, config.metric)
 

@@ -110,9 +110,40 @@ def test_grid_stops_when_exhausted_and_says_so(space_file, sqlite_url, capsys):
     assert {(t.params["lr"], t.params["optimizer"]) for t in trials} == {
         (lr, opt) for lr in (0.01, 0.05) for opt in ("adam", "momentum")
     }
-    assert "Grid exhausted: all 4 grid points ran, 4 of the 10-trial budget used" in (
-        capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "Grid exhausted: all 4 grid points ran, 4 of the 10-trial budget used" in out
+    assert "[  4/4]" in out and "/10]" not in out  # progress counts the grid, not the budget
+
+
+@pytest.mark.parametrize("signal_name", ["TERM", "KILL"])
+def test_a_grid_point_interrupted_last_runs_when_the_study_is_resumed(
+    signal_name: str, tmp_path: Path, space_file: Path, sqlite_url: str
+) -> None:
+    """Optuna's GridSampler counts a failed trial's point as visited: the re-queued copy of
+    the last point, stopped by a signal, must still run before the grid is called exhausted."""
+    args = ["--sampler", "grid", "--space", str(space_file), "--storage", sqlite_url, *FAST]
+    assert run_cli("hpo.study", *args, "--n-trials", "3", cwd=tmp_path).returncode == 0
+    stopped = run_cli(
+        "hpo.testing.interrupt",
+        "--signal",
+        signal_name,
+        "--at",
+        "0:1",
+        "--",
+        *args,
+        "--n-trials",
+        "10",
+        "--workers",
+        "1",
+        cwd=tmp_path,
+    )  # fmt: skip (one worker: the signal is sent from the fit in this process)
+    assert stopped.returncode != 0, stopped.stdout
+    resumed = run_cli("hpo.study", *args, "--n-trials", "10", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Grid exhausted: all 4 grid points ran" in resumed.stdout
+    trials = trials_of(sqlite_url, "digits-mnist_cnn-grid")
+    done = [(t.params["lr"], t.params["optimizer"]) for t in trials if t.state.name == "COMPLETE"]
+    assert sorted(done) == [(lr, opt) for lr in (0.01, 0.05) for opt in ("adam", "momentum")]
 
 
 def test_same_seed_gives_the_same_sequence_of_parameters(tmp_path, space_file):

@@ -127,6 +127,34 @@ def test_a_study_lock_lost_to_a_restart_fails_the_trial_created_under_it(postgre
     assert study.get_trials()[-1].state == TrialState.RUNNING
 
 
+def test_a_grid_point_given_under_a_lost_lock_is_queued_again(postgres) -> None:
+    """The trial is failed, and GridSampler takes a failed trial's point for visited: the
+    point is re-queued, and the grid runs whole."""
+    from hpo.config.space import parse_space
+    from hpo.persist.liveness import claim_window
+    from hpo.persist.retry import LockLost
+    from hpo.search.budget import Budget, run_to_budget
+    from hpo.search.samplers import create_sampler
+
+    points = [0, 1, 2]
+    grid = {"x": {"type": "categorical", "choices": points}}
+    study = optuna.create_study(
+        storage=open_storage(postgres.url("hpo", password=PASSWORD)),
+        study_name="lost-grid",
+        sampler=create_sampler("grid", parse_space({"params": grid}), seed=0),
+    )
+    with pytest.raises(LockLost), claim_window(study) as window:
+        postgres.restart(down_for=1)
+        window.ask()
+    states = [(t.state, t.system_attrs.get("grid_id")) for t in study.get_trials()]
+    lost = states[0][1]
+    assert states == [(TrialState.FAIL, lost), (TrialState.WAITING, lost)] and lost is not None
+    outcome = run_to_budget(study, lambda t: t.suggest_categorical("x", points), Budget(10))
+    assert outcome.stopped_because == "grid exhausted"
+    done = [t.params["x"] for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    assert sorted(done) == [0, 1, 2]
+
+
 @pytest.mark.slow  # 3 worker processes training at once: minutes; CI runs it
 def test_postgres_restart_mid_study_three_workers_carry_on(
     postgres, tmp_path: Path, slow_space: Path
