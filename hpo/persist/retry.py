@@ -1,14 +1,14 @@
 """Storage operations that survive a database server restart: wait for the server with
 exponential backoff, for a bounded time, then stop with one clear line.
 
-    engine_kwargs |= PRE_PING                                  # MySQL (PostgreSQL: below)
+    engine_kwargs |= PRE_PING  # or replace_closed_connections(engine) for PostgreSQL
     wait_for_connections(storage.engine, url)                  # every RDB server
-    claim = retrying(lambda: claim_next(study, budget), url)               # a whole step
+    claim = retrying(lambda: claim_next(study, budget), url)   # a whole step
 
 Three layers, the libraries' first:
 - Pooled connections the server closed (a restart closes them all) are replaced at checkout:
-  SQLAlchemy's `pool_pre_ping` for MySQL (as Optuna sets it); for PostgreSQL a look at the
-  connection's socket instead of a ping (`replace_closed_connections`).
+  for PostgreSQL (psycopg, psycopg2) a look at the connection's socket
+  (`replace_closed_connections`), for other servers SQLAlchemy's `pool_pre_ping` (a ping).
 - SQLAlchemy has no retry of a refused connection: `wait_for_connections` adds one (a
   `do_connect` event), so any operation made while the server is down waits for it. redis-py
   has its own (`Retry(ExponentialBackoff())`), used for the Redis journal (hpo.persist.internals).

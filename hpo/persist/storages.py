@@ -133,7 +133,7 @@ def _open_rdb(
         try:
             storage = optuna.storages.RDBStorage(
                 sqlalchemy_url(url),
-                engine_kwargs=_engine_kwargs(scheme_of(url)),
+                engine_kwargs=_engine_kwargs(url),
                 heartbeat_interval=live.heartbeat_interval,
                 grace_period=live.grace_period,
                 heartbeat_stale_trial_callback=live.retry_callback(),
@@ -144,7 +144,7 @@ def _open_rdb(
                 _use_wal(storage.engine)
             if scheme_of(url) != "sqlite":  # a server: wait for it through a restart (retry.py)
                 wait_for_connections(storage.engine, url)
-            if scheme_of(url) == "postgresql":
+            if _socket_checked(url):
                 replace_closed_connections(storage.engine)
             atexit.register(storage.engine.dispose)  # the last close merges the -wal file
             return storage
@@ -182,13 +182,22 @@ def journal_backend(url: str) -> optuna.storages.journal.BaseJournalBackend:
     return backend
 
 
-def _engine_kwargs(scheme: str) -> dict[str, object]:
-    if scheme == "sqlite":
+def _engine_kwargs(url: str) -> dict[str, object]:
+    if scheme_of(url) == "sqlite":
         # Wait for a lock instead of failing with "database is locked" (optuna#820).
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
-    if scheme == "postgresql":
+    if _socket_checked(url):
         return {}  # closed connections are replaced at checkout (replace_closed_connections)
     return dict(PRE_PING)  # connections a server restart closed are replaced at checkout
+
+
+def _socket_checked(url: str) -> bool:
+    """PostgreSQL through psycopg or psycopg2, whose connections show their socket."""
+    import sqlalchemy
+
+    if scheme_of(url) != "postgresql":
+        return False
+    return sqlalchemy.make_url(sqlalchemy_url(url)).get_driver_name() in ("psycopg", "psycopg2")
 
 
 def _use_wal(engine: sqlalchemy.engine.Engine) -> None:
