@@ -166,7 +166,7 @@ def replace_closed_connections(engine: sqlalchemy.Engine) -> None:
     or shutdown sends its FATAL message, a dead server's kernel closes the socket): a socket
     polled readable at checkout is dropped and a fresh one opened (SQLAlchemy's documented
     `DisconnectionError` from a checkout event). Hand-written instead of `pool_pre_ping`, whose
-    `SELECT 1` is a round trip per checkout — 0.14 ms, ~4 % of a trial's storage cost here
+    `SELECT 1` is a round trip per checkout — 0.14–0.18 ms, ~4 % of a trial's storage cost here
     (benchmarks/README.md); the poll costs microseconds. A connection cut without a word (a
     network partition) fails its query instead, and `retrying` redoes the step."""
 

@@ -193,8 +193,6 @@ def _engine_kwargs(url: str) -> dict[str, object]:
 
 def _socket_checked(url: str) -> bool:
     """PostgreSQL through psycopg or psycopg2, whose connections show their socket."""
-    import sqlalchemy
-
     if scheme_of(url) != "postgresql":
         return False
     return sqlalchemy.make_url(sqlalchemy_url(url)).get_driver_name() in ("psycopg", "psycopg2")
