@@ -123,20 +123,11 @@ def test_a_grid_point_interrupted_last_runs_when_the_study_is_resumed(
     the last point, stopped by a signal, must still run before the grid is called exhausted."""
     args = ["--sampler", "grid", "--space", str(space_file), "--storage", sqlite_url, *FAST]
     assert run_cli("hpo.study", *args, "--n-trials", "3", cwd=tmp_path).returncode == 0
+    signal_at = ["--signal", signal_name, "--at", "0:1", "--"]  # in this process's fit: one worker
     stopped = run_cli(
-        "hpo.testing.interrupt",
-        "--signal",
-        signal_name,
-        "--at",
-        "0:1",
-        "--",
-        *args,
-        "--n-trials",
-        "10",
-        "--workers",
-        "1",
+        "hpo.testing.interrupt", *signal_at, *args, "--n-trials", "10", "--workers", "1",
         cwd=tmp_path,
-    )  # fmt: skip (one worker: the signal is sent from the fit in this process)
+    )  # fmt: skip
     assert stopped.returncode != 0, stopped.stdout
     resumed = run_cli("hpo.study", *args, "--n-trials", "10", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr

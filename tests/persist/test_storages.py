@@ -149,7 +149,11 @@ def test_a_pooled_connection_the_server_ended_is_replaced_without_a_ping(
         pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+        for _ in range(200):  # the session ends once its backend has exited
+            if not admin.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone():
+                break
             time.sleep(0.05)
     study.enqueue_trial({"x": 1.0})  # would fail on the ended session without a replacement
     assert [t.state for t in study.trials] == [TrialState.WAITING]
