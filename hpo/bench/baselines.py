@@ -71,7 +71,7 @@ def range_tests(config: RunConfig, space: SearchSpace) -> tuple[dict[str, float]
             result = range_test(config, params, lo, hi, RANGE_TEST_STEPS)
         fallback = math.sqrt(lo * hi)  # no descent found: the middle of the range
         suggestions[str(choice)] = min(max(result.suggestion or fallback, lo), hi)
-        batches = len(build({**params, "lr": lo}, config).datamodule.train_dataloader())
+        batches = build({**params, "lr": lo}, config).datamodule.train_dataloader().batches
         epochs += len(result.lrs) / max(batches, 1)
     return suggestions, epochs
 

@@ -102,7 +102,7 @@ def run_trial(
     Ends COMPLETE with the metric's value, PRUNED (by the pruner, or because the loss diverged:
     DivergenceStop ends such a fit), or FAIL; `stop_reason` says which. The trial is
     checkpointed every --checkpoint-every and on SIGTERM/SIGINT, which then raises
-    `signals.Interrupted` after the current batch; a retried trial resumes from its
+    `signals.Interrupted` after the current step; a retried trial resumes from its
     predecessor's checkpoint. With `objectives` (a multi-objective study, `metric` first) it
     returns one value per objective and nothing is pruned: Optuna's pruners take one value."""
     built = build(params, config)

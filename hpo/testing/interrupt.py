@@ -1,13 +1,13 @@
 """`hpo study`, interrupted at an exact point of its first fit by a real signal it sends itself.
 
-    python -m hpo.testing.interrupt --signal TERM --at 1:17 -- --n-trials 1 --space s.yaml …
+    python -m hpo.testing.interrupt --signal TERM --at 1:2 -- --n-trials 1 --space s.yaml …
 
-`--at EPOCH:BATCH` sends the signal as training batch BATCH of epoch EPOCH starts (`-1`: the
-epoch's last batch; `end`: once the epoch has ended and its checkpoint is written, as the next
-epoch starts). The signal is a
-real one (`os.kill` on this process), handled as one from outside would be; where it lands is
-exact, which a signal from another process (timing-dependent) cannot promise. Tests rerun the
-study with plain `python -m hpo.study` to resume it.
+`--at EPOCH:STEP` sends the signal as training step STEP of epoch EPOCH starts (a step is one
+or several mini-batches: hpo.train.data.loader.batches_per_step; `-1`: the epoch's last step;
+`end`: once the epoch has ended and its checkpoint is written, as the next epoch starts). The
+signal is a real one (`os.kill` on this process), handled as one from outside would be; where it
+lands is exact, which a signal from another process (timing-dependent) cannot promise. Tests
+rerun the study with plain `python -m hpo.study` to resume it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import lightning.pytorch as pl
 
 
 class SignalAt(pl.Callback):
-    """Sends `signum` to this process once, at (epoch, batch)."""
+    """Sends `signum` to this process once, at (epoch, step)."""
 
     def __init__(self, signum: int, epoch: int, batch: str) -> None:
         self.signum, self.epoch, self.batch = signum, epoch, batch
@@ -46,7 +46,7 @@ class SignalAt(pl.Callback):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signal", required=True, choices=["TERM", "INT", "KILL"])
-    parser.add_argument("--at", required=True, metavar="EPOCH:BATCH")
+    parser.add_argument("--at", required=True, metavar="EPOCH:STEP")
     parser.add_argument("study_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     epoch, batch = args.at.split(":")

@@ -42,6 +42,7 @@ def build(params: dict[str, Any], config: RunConfig) -> Built:
         config.dataset, seed=config.seed, data_dir=config.data_dir, **routed.data
     )
     dm.setup("fit")
+    dm.train_in_steps(config.limit_batches)
     pl.seed_everything(config.seed, workers=False, verbose=False)
     net = create_model(
         config.model,
@@ -58,7 +59,8 @@ def make_trainer(
     config: RunConfig, callbacks: list[pl.Callback], logger: list[Logger] | bool = False
 ) -> pl.Trainer:
     """A Trainer that does only what a trial needs: no logger, checkpoints, bars or Lightning
-    log lines by default (`config.verbose` turns the bar, summary and lines on)."""
+    log lines by default (`config.verbose` turns the bar, summary and lines on). For the data
+    module `build` made, which limits its own training batches (`train_in_steps`)."""
     quiet_lightning(config.verbose)
     limit = 1.0 if config.limit_batches is None else _batches(config.limit_batches)
     return pl.Trainer(
@@ -66,7 +68,7 @@ def make_trainer(
         accelerator="auto",
         devices=1,
         logger=logger,
-        limit_train_batches=limit,
+        limit_train_batches=1.0,
         limit_val_batches=limit,
         enable_checkpointing=any(isinstance(c, Checkpoint) for c in callbacks),
         enable_progress_bar=config.verbose,

@@ -10,11 +10,15 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.plugins.precision import Precision
+from lightning.pytorch.strategies import SingleDeviceStrategy
+from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import nn
 from torch.nn import functional as F
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from hpo.train.augment import Augmentation
+from hpo.train.data.loader import Batch, TensorLoader
 from hpo.train.optimizers import create_optimizer
 from hpo.train.registries import LOSSES, SCHEDULERS
 from hpo.train.schedulers import ScheduleContext, create_scheduler
@@ -65,11 +69,13 @@ class LitClassifier(pl.LightningModule):
     `train_loss` is the chosen `loss`; `val_loss`/`test_loss` are always cross-entropy, so trials
     that train with different losses stay comparable.
 
-    Manual optimization: a step is forward, backward, optimizer step, nothing else. Lightning's
-    automatic loop wraps each step in a closure and half a dozen callback hooks, which costs as
-    much as the step of a small CNN on a CPU (benchmarks/README.md). The LR schedulers Lightning
-    would step are stepped here, by their own interval: the trial's schedule, the LR finder's
-    sweep, the fine-tuning callback's added parameter groups all keep working."""
+    Manual optimization: a mini-batch is forward, backward, optimizer step, nothing else, and a
+    Lightning step may hold several mini-batches (`TensorLoader`'s `batches_per_step`).
+    Lightning's automatic loop wraps each step in a closure and half a dozen callback hooks,
+    which costs as much as the step of a small CNN on a CPU (benchmarks/README.md). The LR
+    schedulers Lightning would step are stepped here, by their own interval (per mini-batch or
+    per epoch): the trial's schedule, the LR finder's sweep, the fine-tuning callback's added
+    parameter groups all keep working."""
 
     def __init__(
         self,
@@ -101,48 +107,80 @@ class LitClassifier(pl.LightningModule):
         self.augmentation = Augmentation(bool(flip), float(rotation), float(scale), float(noise))
         self.sums = {split: EpochSums() for split in ("train", "val", "test")}
         self.automatic_optimization = False
+        self._direct_backward = False  # (on_fit_start)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
     def transfer_batch_to_device(
-        self, batch: tuple[torch.Tensor, torch.Tensor], device: torch.device, dataloader_idx: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Our batches are always an (x, y) pair: skip Lightning's generic collection walk."""
+        self, batch: Batch | list[Batch], device: torch.device, dataloader_idx: int
+    ) -> Batch | list[Batch]:
+        """Our batches are an (x, y) pair, or a training step's list of pairs: skip Lightning's
+        generic collection walk."""
+        if isinstance(batch, list):
+            return [self._to(pair, device) for pair in batch]
+        return self._to(batch, device)
+
+    @staticmethod
+    def _to(batch: Batch, device: torch.device) -> Batch:
         x, y = batch
         if x.device == device:
             return batch
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Augment training batches only, on whatever device they now live on."""
-        if self.augmentation.active and self.trainer.training:
-            x, y = batch
-            return self.augmentation(x), y
-        return batch
-
-    def training_step(
-        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
-    ) -> torch.Tensor:
-        x, y = batch
+    def training_step(self, batch: Batch | list[Batch], batch_idx: int) -> torch.Tensor:
+        """One step: each of its mini-batches augmented, then forward, backward and an
+        optimizer step, as if Lightning had given them one at a time."""
         optimizer = self.optimizers()
-        logits = self(x)
-        loss = self.loss_fn(logits, y)
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        optimizer.step()
-        self._step_schedulers("step")
-        self.sums["train"].add(loss, logits, y)
-        if batch_idx + 1 == self.trainer.num_training_batches:
+        for x, y in batch if isinstance(batch, list) else [batch]:
+            if self.augmentation.active:
+                x = self.augmentation(x)
+            logits = self(x)
+            loss = self.loss_fn(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            self._backward(loss)
+            optimizer.step()
+            self._step_schedulers("step")
+            self.sums["train"].add(loss, logits, y)
+        if self._epoch_served(batch_idx):
             # Logged from the last step, not on_train_epoch_end: callbacks (EpochCurve) run
-            # their on_train_epoch_end before the module's.
-            self.log_dict(self.sums["train"].means("train"), on_step=False, on_epoch=True)
+            # their on_train_epoch_end before the module's. Logged once an epoch: batch_size=1
+            # keeps Lightning's epoch mean (weighted by batch size) from rounding the value.
+            means = self.sums["train"].means("train")
+            self.log_dict(means, on_step=False, on_epoch=True, batch_size=1)
         return loss
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+    def _epoch_served(self, batch_idx: int) -> bool:
+        """Whether this step ends the epoch: Lightning's last step, or our loader's last
+        mini-batch (the same, unless Lightning limits the steps)."""
+        loader = self.trainer.train_dataloader
+        served = isinstance(loader, TensorLoader) and loader.epoch_served()
+        return served or batch_idx + 1 == self.trainer.num_training_batches
+
+    def on_fit_start(self) -> None:
+        """Backward through Lightning (`manual_backward`) only where it does more than
+        `loss.backward()`: another precision or strategy, or a hook that wants to see it. Each
+        call runs the backward hooks of every callback, ~2 % of a digits trial (benchmarks/)."""
+        trainer = self.trainer
+        plain = type(trainer.precision_plugin) is Precision and isinstance(
+            trainer.strategy, SingleDeviceStrategy
+        )
+        hooks = ("on_before_backward", "on_after_backward")
+        listening = any(
+            is_overridden(hook, self, pl.LightningModule) for hook in ("backward", *hooks)
+        ) or any(is_overridden(hook, c, pl.Callback) for hook in hooks for c in trainer.callbacks)
+        self._direct_backward = plain and not listening
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        if self._direct_backward:
+            loss.backward()
+        else:
+            self.manual_backward(loss)
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
     def on_train_epoch_start(self) -> None:
@@ -180,7 +218,7 @@ class LitClassifier(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.log_dict(self.sums["test"].means("test"))
 
-    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> None:
+    def _evaluate(self, batch: Batch, split: str) -> None:
         x, y = batch
         logits = self(x)
         self.sums[split].add(F.cross_entropy(logits, y), logits, y)
@@ -199,13 +237,22 @@ class LitClassifier(pl.LightningModule):
         context = ScheduleContext(
             lr=self.lr,
             max_epochs=self.trainer.max_epochs or 1,
-            total_steps=int(self.trainer.estimated_stepping_batches) if onecycle else 0,
+            total_steps=self._total_batches() if onecycle else 0,
             step_epochs=self.lr_step_epochs,
         )
         scheduler = create_scheduler(self.lr_schedule, optimizer, context)
         if scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def _total_batches(self) -> int:
+        """Mini-batches the fit trains: Lightning's estimate counts steps, which may hold
+        several (TensorLoader's `batches_per_step`)."""
+        steps = int(self.trainer.estimated_stepping_batches)  # (sets up the training loader)
+        loader = self.trainer.train_dataloader
+        if isinstance(loader, TensorLoader) and loader.per_step is not None:
+            return (self.trainer.max_epochs or 1) * loader.batches
+        return steps
 
     def configure_callbacks(self) -> list[pl.Callback]:
         """Callbacks the network asks for (e.g. ResNet fine-tuning)."""

@@ -3,8 +3,9 @@
 with graceful_stop():           # installs the handlers for the run
     ...  trainer callbacks=[StopOnSignal()] ...   (hpo.stop_on_signal; raises Interrupted)
 
-The first SIGTERM/SIGINT only sets a flag. Training stops after the current batch, or after the
-epoch's validation when that batch was the epoch's last (the trial is then failed and re-queued
+The first SIGTERM/SIGINT only sets a flag. Training stops after the current training step (a
+few mini-batches at most: hpo.train.data.loader), or after the epoch's validation when that step
+was the epoch's last (the trial is then failed and re-queued
 to resume from the checkpoint taken there); between trials, no new trial starts. The process
 then exits with 128 + signal (143 for SIGTERM, 130 for SIGINT). A second Ctrl-C exits at once.
 
@@ -73,7 +74,7 @@ def handle(signum: int, _frame: object = None) -> None:
         extra = " (Ctrl-C again to exit at once)" if signum == signal.SIGINT else ""
         if _announce:
             print(
-                f"\n{what} received: stopping after the current batch{extra}...",
+                f"\n{what} received: stopping after the current step{extra}...",
                 file=sys.stderr,
                 flush=True,
             )

@@ -4,8 +4,9 @@ command: the resumed trial's curve and value equal the uninterrupted run's (CPU,
 The trial uses dropout, augmentation (noise, rotation), shuffling and a cosine schedule, so every
 random stream and the schedule must continue across the interruption. The signal is sent by the
 process to itself at the point named (hpo.testing.interrupt); SIGTERM and SIGINT stop after that
-batch with a checkpoint taken there (mid-epoch; at an epoch's last batch, at the epoch's end),
-kill -9 leaves the last epoch checkpoint. Both kinds of checkpoint are resumed from.
+training step (of several mini-batches) with a checkpoint taken there (mid-epoch; at an epoch's
+last step, at the epoch's end), kill -9 leaves the last epoch checkpoint. Both kinds of
+checkpoint are resumed from.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.testing.helpers import cli_env, run_cli, write_space
+from hpo.train.data.loader import batches_per_step
 
 STUDY = "exact"
 EPOCHS = 4
@@ -28,7 +30,7 @@ SPACE = {
     "params": {"optimizer": {"type": "categorical", "choices": ["adam"]}},
     "fixed": {
         "lr": 0.003,
-        "batch_size": 32,  # 34 batches per epoch on digits
+        "batch_size": 32,  # 34 mini-batches per epoch on digits, in steps of 16: 16, 16, 2
         "width": 2,
         "dropout": 0.3,
         "noise": 0.2,
@@ -36,11 +38,12 @@ SPACE = {
         "lr_schedule": "cosine",
     },
 }
-#: point name → --at EPOCH:BATCH (epochs from 0; `end`: after the epoch's checkpoint)
+PER_STEP = batches_per_step(torch.Size([1, 8, 8]), 32)
+#: point name → --at EPOCH:STEP (epochs from 0; `end`: after the epoch's checkpoint)
 POINTS = {
     "after-epoch-1": "0:end",
-    "mid-epoch-2": "1:17",
-    "last-batch-of-epoch-3": "2:-1",
+    "mid-epoch-2": "1:1",
+    "last-step-of-epoch-3": "2:-1",
 }
 SIGNALS = {"SIGTERM": "TERM", "SIGINT": "INT", "kill-9": "KILL"}
 TOLERANCE = 1e-6
@@ -112,7 +115,7 @@ def checkpoint_position(directory: Path) -> tuple[int, int]:
 DEFAULT = {
     ("SIGTERM", "after-epoch-1"),
     ("SIGINT", "mid-epoch-2"),
-    ("kill-9", "last-batch-of-epoch-3"),
+    ("kill-9", "last-step-of-epoch-3"),
 }
 CASES = [
     pytest.param(kind, point, marks=() if (kind, point) in DEFAULT else pytest.mark.slow)
@@ -135,8 +138,8 @@ def test_resumed_trial_equals_the_uninterrupted_one(
     elif kind == "kill-9" or (kind == "SIGTERM" and batch == "-1"):  # the epoch before's end
         # checkpoint (on SIGTERM Lightning stops the epoch's validation at its first batch)
         assert checkpoint_position(tmp_path) == (int(epoch) - 1, 34)
-    else:  # stopped after the batch the signal arrived in (the last: after the epoch's end)
-        served = 34 if batch == "-1" else int(batch) + 1
+    else:  # stopped after the step the signal arrived in (the last: after the epoch's end)
+        served = 34 if batch == "-1" else (int(batch) + 1) * PER_STEP
         assert checkpoint_position(tmp_path) == (int(epoch), served)
 
     rerun = run_cli("hpo.study", *study_args(tmp_path), cwd=tmp_path)

@@ -22,7 +22,9 @@ TINY = {"batch_size": 64, "width": 1}
 
 
 def fit(params: dict, epochs: int = 1, callbacks=(), **config) -> pl.LightningModule:
+    """Three training steps of one mini-batch each (callbacks see every mini-batch)."""
     built = build({**TINY, **params}, RunConfig(**config))
+    built.datamodule.per_step = None
     trainer = pl.Trainer(
         max_epochs=epochs,
         logger=False,
@@ -81,7 +83,7 @@ def test_model_and_data_hyperparameters_change_the_built_objects():
         (20, (5, 5)),
     ]
     assert [m.p for m in built.module.net.modules() if isinstance(m, nn.Dropout)] == [0.3]
-    x, _ = next(iter(built.datamodule.train_dataloader()))
+    (x, _), *_ = next(iter(built.datamodule.train_dataloader()))  # a step's first mini-batch
     assert len(x) == 17
 
 
@@ -146,17 +148,17 @@ def test_cosine_onecycle_and_plateau_schedules():
 
 
 class Inputs(pl.Callback):
-    """The batches the network actually sees (after on_after_batch_transfer)."""
+    """The batches the network actually sees, training and validation."""
 
     def __init__(self) -> None:
         self.train: list[torch.Tensor] = []
         self.val: list[torch.Tensor] = []
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self.train.append(batch[0].clone())
+    def on_fit_start(self, trainer, pl_module):
+        pl_module.net.register_forward_pre_hook(self._seen)
 
-    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
-        self.val.append(batch[0].clone())
+    def _seen(self, net, inputs):
+        (self.train if net.training else self.val).append(inputs[0].clone())
 
 
 @pytest.mark.parametrize("aug", [{"noise": 0.5}, {"flip": True}, {"rotation": 30.0, "scale": 0.2}])

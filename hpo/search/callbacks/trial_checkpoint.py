@@ -20,9 +20,9 @@ from hpo.train.callbacks.stop_on_signal import fit_ends_now, last_batch_of_epoch
 
 class TrialCheckpoint(Checkpoint):
     """Saves at the end of a training epoch once `every` seconds or epochs have passed since
-    the last save (never, for 0), and once SIGTERM/SIGINT arrived: after the current batch, or
-    at the epoch's end when that batch was the epoch's last (StopOnSignal then stops the fit
-    before the next batch). A Lightning `Checkpoint`, so Lightning calls it after the other
+    the last save (never, for 0), and once SIGTERM/SIGINT arrived: after the current step, or
+    at the epoch's end when that step was the epoch's last (StopOnSignal then stops the fit
+    before the next step). A Lightning `Checkpoint`, so Lightning calls it after the other
     callbacks and, at an epoch's end, after the module's own `on_train_epoch_end` (which steps
     the LR schedule): a checkpoint holds the epoch's end complete, and a fit resumed from it
     starts the next epoch exactly as an uninterrupted one. A pruned epoch is never saved: the

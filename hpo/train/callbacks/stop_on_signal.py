@@ -1,6 +1,6 @@
 """`StopOnSignal`: ends a Lightning fit once SIGTERM/SIGINT arrived, before the next training
-batch: right after the current batch, or after the epoch's validation and end when that batch
-was the epoch's last.
+step (one or a few mini-batches): right after the current step, or after the epoch's validation
+and end when that step was the epoch's last.
 
 trainer = pl.Trainer(callbacks=[StopOnSignal()])   # inside hpo.train.signals.graceful_stop()
 """
@@ -15,8 +15,8 @@ from hpo.train import signals
 
 
 class StopOnSignal(pl.Callback):
-    """Raises `signals.Interrupted` when the next training batch starts after a stop was
-    requested. Every hook of the batch before has run by then (a checkpoint taken on the signal
+    """Raises `signals.Interrupted` when the next training step starts after a stop was
+    requested. Every hook of the step before has run by then (a checkpoint taken on the signal
     among them: `hpo.search.callbacks.trial_checkpoint`); a fit in its last epoch ends as usual
     (its pruning decision and value complete first)."""
 
@@ -25,7 +25,7 @@ class StopOnSignal(pl.Callback):
 
 
 def last_batch_of_epoch(trainer: pl.Trainer) -> bool:
-    """Whether the training batch just run was its epoch's last."""
+    """Whether the training step just run was its epoch's last."""
     return trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
 
 

@@ -3,6 +3,13 @@
     loader = TensorLoader(x, y, batch_size=32, shuffle=True, seed=0)
     loader.sampler.set_epoch(3)        # Lightning does this before each epoch
     state = loader.state_dict()        # saved in a checkpoint by Lightning's fit loop
+    TensorLoader(x, y, 32, shuffle=True, batches_per_step=8)   # lists of 8 mini-batches
+
+With `batches_per_step`, each item is a training step of that many consecutive mini-batches
+(a list of pairs, the last one shorter): Lightning's loop then runs its hooks, progress counters
+and logging once a step instead of once a mini-batch, which on small inputs costs as much as the
+network (benchmarks/README.md). The mini-batches, their order and what is done with each are the
+same for any grouping, so a fit's numbers do not depend on it (tests/train/test_steps.py).
 
 Epoch e's order is a permutation drawn from a generator seeded by (seed, e) alone, as
 `DistributedSampler` seeds by seed + epoch: any epoch's order is known without replaying the
@@ -39,41 +46,79 @@ class EpochOrder:
         return torch.randperm(self.n, generator=generator)
 
 
+#: Input values (samples × channels × pixels) a training step holds: 2 ** 15 makes a step of
+#: eight mini-batches of 64 8×8 digits, two of 16 28×28 images, and one of anything larger,
+#: where Lightning's per-step cost is already small beside the network's.
+STEP_VALUES = 2**15
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def batches_per_step(sample_shape: torch.Size, batch_size: int) -> int:
+    """How many mini-batches of `batch_size` samples of `sample_shape` one training step takes
+    (`STEP_VALUES`), at least one."""
+    return max(1, STEP_VALUES // (batch_size * math.prod(sample_shape)))
+
+
 class TensorLoader:
     """Mini-batches indexed out of in-memory tensors: in order, or (`shuffle`) in each epoch's
-    `EpochOrder`. Stateful in Lightning's sense (`state_dict`/`load_state_dict`)."""
+    `EpochOrder`; `limit` of them an epoch (a count, or a fraction below 1). Each item is a pair,
+    or with `batches_per_step` a list of up to that many pairs. Stateful in Lightning's sense
+    (`state_dict`/`load_state_dict`), counted in mini-batches whatever the grouping."""
 
     def __init__(
-        self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        batches_per_step: int | None = None,
+        limit: float | None = None,
     ) -> None:
         self.x, self.y = x, y
         self.batch_size = batch_size
+        self.per_step = batches_per_step
         # DataLoader's two attributes Lightning reads: it calls `sampler.set_epoch`
         self.sampler = EpochOrder(len(y), seed) if shuffle else None
         self.batch_sampler = None
-        self._served = 0  # batches served by the current iteration
+        #: mini-batches an epoch
+        self.batches = _limited(math.ceil(len(y) / batch_size), limit)
+        self._served = 0  # mini-batches served by the current iteration
         self._resume: dict[str, int] | None = None
 
     def __len__(self) -> int:
-        return math.ceil(len(self.y) / self.batch_size)
+        return self.batches if self.per_step is None else math.ceil(self.batches / self.per_step)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __iter__(self) -> Iterator[Batch | list[Batch]]:
+        if self.per_step is None:
+            yield from self._batches()
+            return
+        step: list[Batch] = []
+        for batch in self._batches():
+            step.append(batch)
+            if len(step) == self.per_step or self._served == self.batches:
+                yield step
+                step = []
+
+    def _batches(self) -> Iterator[Batch]:
         skip = self._batches_to_skip()
         order = self.sampler.order() if self.sampler is not None else None
         self._served = skip
-        for start in range(skip * self.batch_size, len(self.y), self.batch_size):
+        size = self.batch_size
+        for start in range(skip * size, self.batches * size, size):
             self._served += 1
             if order is None:
-                yield (
-                    self.x[start : start + self.batch_size],
-                    self.y[start : start + self.batch_size],
-                )
+                yield self.x[start : start + size], self.y[start : start + size]
             else:
-                idx = order[start : start + self.batch_size]
+                idx = order[start : start + size]
                 yield self.x[idx], self.y[idx]
 
+    def epoch_served(self) -> bool:
+        """Whether the current epoch's last mini-batch has been served."""
+        return self._served == self.batches
+
     def state_dict(self) -> dict[str, int]:
-        """Where the current epoch is: its number and the batches already served."""
+        """Where the current epoch is: its number and the mini-batches already served."""
         return {"epoch": self._epoch(), "served": self._served}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -87,4 +132,13 @@ class TensorLoader:
         resume, self._resume = self._resume, None
         if resume is None or resume["epoch"] != self._epoch():
             return 0
-        return min(resume["served"], len(self))
+        return min(resume["served"], self.batches)
+
+
+def _limited(batches: int, limit: float | None) -> int:
+    """Lightning's `limit_*_batches` rule: a count (≥ 1) or a fraction (< 1) of the batches."""
+    if limit is None:
+        return batches
+    if limit >= 1:
+        return min(batches, int(limit))
+    return max(1, int(batches * limit))

@@ -16,7 +16,7 @@ import lightning.pytorch as pl
 import torch
 
 from hpo.errors import UsageError
-from hpo.train.data.loader import TensorLoader
+from hpo.train.data.loader import TensorLoader, batches_per_step
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,16 @@ class TensorDataModule(pl.LightningDataModule):
         self.batch_size = int(batch_size)
         self.seed = seed
         self.splits: Splits | None = None
+        #: mini-batches a training step (`train_in_steps`); None: a step is one mini-batch
+        self.per_step: int | None = None
+        #: mini-batches trained an epoch (a count, or a fraction below 1); None: all
+        self.train_limit: float | None = None
+
+    def train_in_steps(self, limit: float | None = None) -> None:
+        """Train in steps of `batches_per_step` mini-batches (fewer hooks, same numbers),
+        `limit` mini-batches an epoch."""
+        self.per_step = batches_per_step(self._loaded().train[0].shape[1:], self.batch_size)
+        self.train_limit = limit
 
     def load_splits(self) -> Splits:
         raise NotImplementedError
@@ -122,7 +132,14 @@ class TensorDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> TensorLoader:
-        return TensorLoader(*self._loaded().train, self.batch_size, shuffle=True, seed=self.seed)
+        return TensorLoader(
+            *self._loaded().train,
+            self.batch_size,
+            shuffle=True,
+            seed=self.seed,
+            batches_per_step=self.per_step,
+            limit=self.train_limit,
+        )
 
     def val_dataloader(self) -> TensorLoader:
         return TensorLoader(*self._loaded().val, max(self.batch_size, 256), shuffle=False)

@@ -1,0 +1,93 @@
+"""Training steps of several mini-batches (`TensorLoader`'s `batches_per_step`): Lightning runs
+its per-step machinery once a step, and a fit's numbers are the same as one mini-batch a step."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+from hpo.config.run import RunConfig
+from hpo.train.callbacks.epoch_curve import EpochCurve
+from hpo.train.data.loader import STEP_VALUES, TensorLoader, batches_per_step
+from hpo.train.fit import build, make_trainer
+
+#: Every random stream and a per-mini-batch schedule: dropout, augmentation, shuffling, onecycle.
+PARAMS = {
+    "optimizer": "adam",
+    "lr": 0.01,
+    "batch_size": 64,
+    "width": 1,
+    "dropout": 0.3,
+    "noise": 0.2,
+    "rotation": 10.0,
+    "lr_schedule": "onecycle",
+}
+
+
+def curve_of(per_step: int | None, limit: float | None = None) -> list[dict[str, float]]:
+    config = RunConfig(max_epochs=2, limit_batches=limit)
+    built = build(PARAMS, config)
+    built.datamodule.per_step = per_step
+    curve = EpochCurve()
+    trainer = make_trainer(config, [curve])
+    trainer.fit(built.module, datamodule=built.datamodule)
+    assert built.module._direct_backward  # no hook wants it: loss.backward(), not Lightning's
+    if per_step is not None:  # Lightning ran one step per group of mini-batches
+        loader = trainer.train_dataloader
+        assert trainer.num_training_batches == -(-loader.batches // per_step)
+    return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in curve.rows]
+
+
+@pytest.mark.parametrize("limit", [None, 0.5])
+def test_a_fit_in_steps_of_several_mini_batches_equals_one_a_step(limit: float | None) -> None:
+    one = curve_of(None, limit)
+    assert len(one) == 2 and {"train_loss", "val_acc"} <= one[-1].keys()
+    for per_step in (3, 64):  # a short last step; a whole epoch in one step
+        assert curve_of(per_step, limit) == one
+
+
+def test_build_trains_digits_in_steps_and_lightning_limits_no_step() -> None:
+    config = RunConfig(limit_batches=5)
+    built = build({"batch_size": 64}, config)
+    loader = built.datamodule.train_dataloader()
+    assert loader.per_step == batches_per_step(torch.Size([1, 8, 8]), 64) == 8
+    assert loader.batches == 5 and [len(step) for step in loader] == [5]
+    assert make_trainer(config, []).limit_train_batches == 1.0
+    assert batches_per_step(torch.Size([3, 224, 224]), 32) == 1  # large inputs: one a step
+    assert batches_per_step(torch.Size([1, 28, 28]), 1) * 28 * 28 <= STEP_VALUES
+
+
+def test_a_loader_resumed_mid_epoch_serves_the_rest_of_its_mini_batches() -> None:
+    x, y = torch.arange(10.0).reshape(10, 1), torch.arange(10)
+    loader = TensorLoader(x, y, batch_size=2, shuffle=True, seed=1, batches_per_step=2)
+    loader.sampler.set_epoch(3)
+    steps = iter(loader)
+    first = next(steps)
+    state = loader.state_dict()
+    assert state == {"epoch": 3, "served": 2} and not loader.epoch_served()
+    rest = [pair for step in steps for pair in step]
+    assert loader.epoch_served()
+    resumed = TensorLoader(x, y, batch_size=2, shuffle=True, seed=1, batches_per_step=2)
+    resumed.sampler.set_epoch(3)
+    resumed.load_state_dict(state)
+    again = [pair for step in resumed for pair in step]
+    assert [b.tolist() for _, b in again] == [b.tolist() for _, b in rest]
+    served = sorted(int(v) for _, b in [*first, *again] for v in b)
+    assert served == list(range(10))
+
+
+class SeesBackward(pl.Callback):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_after_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.calls += 1
+
+
+def test_a_callback_with_a_backward_hook_sees_every_mini_batch() -> None:
+    config = RunConfig(max_epochs=1, limit_batches=3)
+    built = build(PARAMS, config)
+    hook = SeesBackward()
+    make_trainer(config, [hook]).fit(built.module, datamodule=built.datamodule)
+    assert hook.calls == 3 and not built.module._direct_backward
