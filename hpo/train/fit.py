@@ -42,7 +42,7 @@ def build(params: dict[str, Any], config: RunConfig) -> Built:
         config.dataset, seed=config.seed, data_dir=config.data_dir, **routed.data
     )
     dm.setup("fit")
-    dm.train_in_steps(config.limit_batches)
+    dm.train_in_steps(routed.objective.get("batches_per_step"), config.limit_batches)
     pl.seed_everything(config.seed, workers=False, verbose=False)
     net = create_model(
         config.model,

@@ -29,8 +29,9 @@ DATA_SHAPE_ARGS = frozenset({"in_channels", "num_classes", "image_size"})
 FRAMEWORK_ARGS = frozenset({"seed", "data_dir"})
 #: LightningModule arguments that are not hyperparameters.
 MODULE_ARGS = frozenset({"net", "num_classes"})
-#: Hyperparameters the objective consumes itself rather than any component it builds.
-OBJECTIVE_HYPERPARAMETERS = frozenset({"repeats"})
+#: Hyperparameters the objective consumes itself rather than any component it builds
+#: (`batches_per_step`: how a fit is cut into Lightning steps, hpo.train.fit.build).
+OBJECTIVE_HYPERPARAMETERS = frozenset({"repeats", "batches_per_step"})
 LIT_MODULE = "hpo.train.module:LitClassifier"
 
 #: Hyperparameters whose values name something: the choices a space may give them.
@@ -68,6 +69,7 @@ NUMBERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "test_fraction": (_number(lambda v: 0 < v < 1), "between 0 and 1"),
     "finetune_epochs": (_whole(0, 5), "a whole number from 0 to 5"),
     "repeats": (_whole(1), "a whole number, at least 1"),
+    "batches_per_step": (_whole(1), "a whole number, at least 1"),
     **{
         name: (_whole(1), "a whole number, at least 1")
         for name in (

@@ -123,7 +123,7 @@ def test_a_grid_point_interrupted_last_runs_when_the_study_is_resumed(
     the last point, stopped by a signal, must still run before the grid is called exhausted."""
     args = ["--sampler", "grid", "--space", str(space_file), "--storage", sqlite_url, *FAST]
     assert run_cli("hpo.study", *args, "--n-trials", "3", cwd=tmp_path).returncode == 0
-    signal_at = ["--signal", signal_name, "--at", "0:1", "--"]  # in this process's fit: one worker
+    signal_at = ["--signal", signal_name, "--at", "0:0", "--"]  # in this process's fit: one worker
     stopped = run_cli(
         "hpo.testing.interrupt", *signal_at, *args, "--n-trials", "10", "--workers", "1",
         cwd=tmp_path,

@@ -22,7 +22,6 @@ import torch
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.testing.helpers import cli_env, run_cli, write_space
-from hpo.train.data.loader import batches_per_step
 
 STUDY = "exact"
 EPOCHS = 4
@@ -30,7 +29,8 @@ SPACE = {
     "params": {"optimizer": {"type": "categorical", "choices": ["adam"]}},
     "fixed": {
         "lr": 0.003,
-        "batch_size": 32,  # 34 mini-batches per epoch on digits, in steps of 16: 16, 16, 2
+        "batch_size": 32,  # 34 mini-batches per epoch on digits,
+        "batches_per_step": 16,  # in steps of 16, 16 and 2 (by default one step an epoch)
         "width": 2,
         "dropout": 0.3,
         "noise": 0.2,
@@ -38,7 +38,7 @@ SPACE = {
         "lr_schedule": "cosine",
     },
 }
-PER_STEP = batches_per_step(torch.Size([1, 8, 8]), 32)
+PER_STEP = SPACE["fixed"]["batches_per_step"]
 #: point name → --at EPOCH:STEP (epochs from 0; `end`: after the epoch's checkpoint)
 POINTS = {
     "after-epoch-1": "0:end",

@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from hpo.config.run import RunConfig
+from hpo.errors import UsageError
 from hpo.train.callbacks.epoch_curve import EpochCurve
 from hpo.train.data.loader import STEP_VALUES, TensorLoader, batches_per_step
 from hpo.train.fit import build, make_trainer
+from hpo.train.routing import check_value
 
 #: Every random stream and a per-mini-batch schedule: dropout, augmentation, shuffling, onecycle.
 PARAMS = {
@@ -51,9 +53,13 @@ def test_build_trains_digits_in_steps_and_lightning_limits_no_step() -> None:
     config = RunConfig(limit_batches=5)
     built = build({"batch_size": 64}, config)
     loader = built.datamodule.train_dataloader()
-    assert loader.per_step == batches_per_step(torch.Size([1, 8, 8]), 64) == 8
+    assert loader.per_step == batches_per_step(torch.Size([1, 8, 8]), 64) == 32
     assert loader.batches == 5 and [len(step) for step in loader] == [5]
     assert make_trainer(config, []).limit_train_batches == 1.0
+    fixed = build({"batch_size": 64, "batches_per_step": 2.0}, RunConfig()).datamodule
+    assert [len(step) for step in fixed.train_dataloader()] == [2] * 8 + [1]  # 17 mini-batches
+    with pytest.raises(UsageError, match="batches_per_step must be a whole number, at least 1"):
+        check_value("batches_per_step", 0)
     assert batches_per_step(torch.Size([3, 224, 224]), 32) == 1  # large inputs: one a step
     assert batches_per_step(torch.Size([1, 28, 28]), 1) * 28 * 28 <= STEP_VALUES
 

@@ -96,10 +96,11 @@ class TensorDataModule(pl.LightningDataModule):
         #: mini-batches trained an epoch (a count, or a fraction below 1); None: all
         self.train_limit: float | None = None
 
-    def train_in_steps(self, limit: float | None = None) -> None:
-        """Train in steps of `batches_per_step` mini-batches (fewer hooks, same numbers),
-        `limit` mini-batches an epoch."""
-        self.per_step = batches_per_step(self._loaded().train[0].shape[1:], self.batch_size)
+    def train_in_steps(self, per_step: int | None = None, limit: float | None = None) -> None:
+        """Train in steps of `per_step` mini-batches (default: `batches_per_step`; fewer hooks,
+        the same numbers), `limit` mini-batches an epoch."""
+        shape = self._loaded().train[0].shape[1:]
+        self.per_step = int(per_step) if per_step else batches_per_step(shape, self.batch_size)
         self.train_limit = limit
 
     def load_splits(self) -> Splits:
