@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from hpo.train.augment import Augmentation
-from hpo.train.data.loader import Batch, TensorLoader
+from hpo.train.data.loader import Batch, Step, TensorLoader
 from hpo.train.optimizers import create_optimizer
 from hpo.train.registries import LOSSES, SCHEDULERS
 from hpo.train.schedulers import ScheduleContext, create_scheduler
@@ -113,12 +113,12 @@ class LitClassifier(pl.LightningModule):
         return self.net(x)
 
     def transfer_batch_to_device(
-        self, batch: Batch | list[Batch], device: torch.device, dataloader_idx: int
-    ) -> Batch | list[Batch]:
-        """Our batches are an (x, y) pair, or a training step's list of pairs: skip Lightning's
+        self, batch: Batch | Step, device: torch.device, dataloader_idx: int
+    ) -> Batch | Step:
+        """Our batches are an (x, y) pair, or a training `Step` of pairs: skip Lightning's
         generic collection walk."""
-        if isinstance(batch, list):
-            return [self._to(pair, device) for pair in batch]
+        if isinstance(batch, Step):
+            return Step(self._to(pair, device) for pair in batch)
         return self._to(batch, device)
 
     @staticmethod
@@ -128,11 +128,11 @@ class LitClassifier(pl.LightningModule):
             return batch
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
-    def training_step(self, batch: Batch | list[Batch], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Batch | Step, batch_idx: int) -> torch.Tensor:
         """One step: each of its mini-batches augmented, then forward, backward and an
         optimizer step, as if Lightning had given them one at a time."""
         optimizer = self.optimizers()
-        for x, y in batch if isinstance(batch, list) else [batch]:
+        for x, y in batch if isinstance(batch, Step) else [batch]:
             if self.augmentation.active:
                 x = self.augmentation(x)
             logits = self(x)

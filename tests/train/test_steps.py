@@ -6,6 +6,7 @@ from __future__ import annotations
 import lightning.pytorch as pl
 import pytest
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 from hpo.config.run import RunConfig
 from hpo.errors import UsageError
@@ -97,3 +98,13 @@ def test_a_callback_with_a_backward_hook_sees_every_mini_batch() -> None:
     hook = SeesBackward()
     make_trainer(config, [hook]).fit(built.module, datamodule=built.datamodule)
     assert hook.calls == 3 and not built.module._direct_backward
+
+
+def test_the_module_trains_on_a_standard_dataloader_too() -> None:
+    """A DataLoader collates each batch into a list [x, y]: one mini-batch, not a Step."""
+    built = build(PARAMS, RunConfig())
+    x, y = built.datamodule.splits.train
+    loader = DataLoader(TensorDataset(x[:96], y[:96]), batch_size=32)
+    trainer = make_trainer(RunConfig(max_epochs=1), [])
+    trainer.fit(built.module, train_dataloaders=loader, val_dataloaders=loader)
+    assert trainer.global_step == 3 and "val_acc" in trainer.callback_metrics

@@ -6,10 +6,11 @@
     TensorLoader(x, y, 32, shuffle=True, batches_per_step=8)   # lists of 8 mini-batches
 
 With `batches_per_step`, each item is a training step of that many consecutive mini-batches
-(a list of pairs, the last one shorter): Lightning's loop then runs its hooks, progress counters
-and logging once a step instead of once a mini-batch, which on small inputs costs as much as the
-network (benchmarks/README.md). The mini-batches, their order and what is done with each are the
-same for any grouping, so a fit's numbers do not depend on it (tests/train/test_steps.py).
+(a `Step`: a list of pairs, the last one shorter): Lightning's loop then runs its hooks,
+progress counters and logging once a step instead of once a mini-batch, which on small inputs
+costs as much as the network (benchmarks/README.md). The mini-batches, their order and what
+is done with each are the same for any grouping, so a fit's numbers do not depend on it
+(tests/train/test_steps.py).
 
 Epoch e's order is a permutation drawn from a generator seeded by (seed, e) alone, as
 `DistributedSampler` seeds by seed + epoch: any epoch's order is known without replaying the
@@ -54,6 +55,11 @@ STEP_VALUES = 2**17
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
+class Step(list[Batch]):
+    """A training step's mini-batches, in order: its own type, so that it is never taken for
+    a batch a DataLoader collated into a list ([x, y])."""
+
+
 def batches_per_step(sample_shape: torch.Size, batch_size: int) -> int:
     """How many mini-batches of `batch_size` samples of `sample_shape` one training step takes
     (`STEP_VALUES`), at least one."""
@@ -63,7 +69,7 @@ def batches_per_step(sample_shape: torch.Size, batch_size: int) -> int:
 class TensorLoader:
     """Mini-batches indexed out of in-memory tensors: in order, or (`shuffle`) in each epoch's
     `EpochOrder`; `limit` of them an epoch (a count, or a fraction below 1). Each item is a pair,
-    or with `batches_per_step` a list of up to that many pairs. Stateful in Lightning's sense
+    or with `batches_per_step` a `Step` of up to that many pairs. Stateful in Lightning's sense
     (`state_dict`/`load_state_dict`), counted in mini-batches whatever the grouping."""
 
     def __init__(
@@ -90,16 +96,16 @@ class TensorLoader:
     def __len__(self) -> int:
         return self.batches if self.per_step is None else math.ceil(self.batches / self.per_step)
 
-    def __iter__(self) -> Iterator[Batch | list[Batch]]:
+    def __iter__(self) -> Iterator[Batch | Step]:
         if self.per_step is None:
             yield from self._batches()
             return
-        step: list[Batch] = []
+        step = Step()
         for batch in self._batches():
             step.append(batch)
             if len(step) == self.per_step or self._served == self.batches:
                 yield step
-                step = []
+                step = Step()
 
     def _batches(self) -> Iterator[Batch]:
         skip = self._batches_to_skip()
