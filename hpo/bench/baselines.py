@@ -71,7 +71,8 @@ def range_tests(config: RunConfig, space: SearchSpace) -> tuple[dict[str, float]
             result = range_test(config, params, lo, hi, RANGE_TEST_STEPS)
         fallback = math.sqrt(lo * hi)  # no descent found: the middle of the range
         suggestions[str(choice)] = min(max(result.suggestion or fallback, lo), hi)
-        batches = build({**params, "lr": lo}, config).datamodule.train_dataloader().batches
+        built = build({**params, "lr": lo}, config, steps=False)  # as range_test trains
+        batches = len(built.datamodule.train_dataloader())
         epochs += len(result.lrs) / max(batches, 1)
     return suggestions, epochs
 

@@ -31,18 +31,21 @@ class Built:
     n_params: int
 
 
-def build(params: dict[str, Any], config: RunConfig) -> Built:
+def build(params: dict[str, Any], config: RunConfig, steps: bool = True) -> Built:
     """Data module, network and LightningModule for one set of hyperparameters.
 
     The weights are seeded with the run's seed, so every trial starts from the same
-    initialisation for its architecture and trials differ only by their hyperparameters."""
+    initialisation for its architecture and trials differ only by their hyperparameters.
+    `steps`: train in steps of several mini-batches, limited by `config.limit_batches`, for
+    `make_trainer` (hpo.train.data.loader); else one a step, for a Trainer of the caller's."""
     torch.set_num_threads(config.threads)  # see RunConfig.threads and benchmarks/README.md
     routed = route(params, config.model, config.dataset)
     dm = create_datamodule(
         config.dataset, seed=config.seed, data_dir=config.data_dir, **routed.data
     )
     dm.setup("fit")
-    dm.train_in_steps(routed.objective.get("batches_per_step"), config.limit_batches)
+    if steps:
+        dm.train_in_steps(routed.objective.get("batches_per_step"), config.limit_batches)
     pl.seed_everything(config.seed, workers=False, verbose=False)
     net = create_model(
         config.model,

@@ -59,8 +59,8 @@ def range_test(
     if steps < 2:
         raise UsageError(f"steps must be at least 2, got {steps}")
     params = {k: v for k, v in params.items() if k not in ("lr", "repeats")}
-    built = build({**params, "lr": min_lr}, config)
-    built.datamodule.per_step = None  # the finder sets the LR of each step: one mini-batch each
+    # steps=False: the finder sets the LR of each Lightning step, so one mini-batch a step
+    built = build({**params, "lr": min_lr}, config, steps=False)
     quiet_lightning(config.verbose)  # (Lightning's import set its own level)
     with tempfile.TemporaryDirectory(prefix="hpo-lr-find-") as root:
         trainer = pl.Trainer(

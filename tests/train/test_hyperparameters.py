@@ -23,8 +23,7 @@ TINY = {"batch_size": 64, "width": 1}
 
 def fit(params: dict, epochs: int = 1, callbacks=(), **config) -> pl.LightningModule:
     """Three training steps of one mini-batch each (callbacks see every mini-batch)."""
-    built = build({**TINY, **params}, RunConfig(**config))
-    built.datamodule.per_step = None
+    built = build({**TINY, **params}, RunConfig(**config), steps=False)
     trainer = pl.Trainer(
         max_epochs=epochs,
         logger=False,
