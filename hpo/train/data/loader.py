@@ -48,9 +48,9 @@ class EpochOrder:
 
 
 #: Input values (samples × channels × pixels) a training step holds by default: 2 ** 17 makes
-#: a digits epoch (8×8) one step, a step of two mini-batches of 64 28×28 images, and one of
-#: anything from 128 28×28 or 43 32×32×3 images up, where Lightning's per-step cost is already
-#: small beside the network's.
+#: a digits epoch (8×8, batch 64) one step and a step of two mini-batches of 64 28×28 images;
+#: a mini-batch of more than 2 ** 16 values (84 28×28 images, 22 32×32×3) is a step alone:
+#: Lightning's per-step cost is already small beside the network's.
 STEP_VALUES = 2**17
 Batch = tuple[torch.Tensor, torch.Tensor]
 
