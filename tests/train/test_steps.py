@@ -54,7 +54,7 @@ def test_build_trains_digits_in_steps_and_lightning_limits_no_step() -> None:
     config = RunConfig(limit_batches=5)
     built = build({"batch_size": 64}, config)
     loader = built.datamodule.train_dataloader()
-    assert loader.per_step == batches_per_step(torch.Size([1, 8, 8]), 64) == 32
+    assert loader.per_step == batches_per_step(torch.Size([1, 8, 8]), 64) == 256
     assert loader.batches == 5 and [len(step) for step in loader] == [5]
     assert make_trainer(config, []).limit_train_batches == 1.0
     fixed = build({"batch_size": 64, "batches_per_step": 2.0}, RunConfig()).datamodule

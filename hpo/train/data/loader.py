@@ -47,11 +47,12 @@ class EpochOrder:
         return torch.randperm(self.n, generator=generator)
 
 
-#: Input values (samples × channels × pixels) a training step holds by default: 2 ** 17 makes
-#: a digits epoch (8×8, batch 64) one step and a step of two mini-batches of 64 28×28 images;
-#: a mini-batch of more than 2 ** 16 values (84 28×28 images, 22 32×32×3) is a step alone:
-#: Lightning's per-step cost is already small beside the network's.
-STEP_VALUES = 2**17
+#: Input values (samples × channels × pixels) a training step holds by default: 2 ** 20 makes
+#: a digits epoch (8×8) one step, 20 mini-batches of 64 28×28 images a step, 5 of 64 32×32×3;
+#: a mini-batch of more than 2 ** 19 values (669 28×28 images, 171 32×32×3, 4 224×224×3) is a
+#: step alone. Lightning's per-step cost (~0.4 ms) is then ≤ 1 % of a step, and a stop signal
+#: waits at most one step (benchmarks/README.md).
+STEP_VALUES = 2**20
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
