@@ -142,20 +142,13 @@ class LitClassifier(pl.LightningModule):
             optimizer.step()
             self._step_schedulers("step")
             self.sums["train"].add(loss, logits, y)
-        if self._epoch_served(batch_idx):
+        if batch_idx + 1 == self.trainer.num_training_batches:
             # Logged from the last step, not on_train_epoch_end: callbacks (EpochCurve) run
             # their on_train_epoch_end before the module's. Logged once an epoch: batch_size=1
             # keeps Lightning's epoch mean (weighted by batch size) from rounding the value.
             means = self.sums["train"].means("train")
             self.log_dict(means, on_step=False, on_epoch=True, batch_size=1)
         return loss
-
-    def _epoch_served(self, batch_idx: int) -> bool:
-        """Whether this step ends the epoch: Lightning's last step, or our loader's last
-        mini-batch (the same, unless Lightning limits the steps)."""
-        loader = self.trainer.train_dataloader
-        served = isinstance(loader, TensorLoader) and loader.epoch_served()
-        return served or batch_idx + 1 == self.trainer.num_training_batches
 
     def on_fit_start(self) -> None:
         """Backward through Lightning (`manual_backward`) only where it does more than

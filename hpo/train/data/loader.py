@@ -104,9 +104,11 @@ class TensorLoader:
         step = Step()
         for batch in self._batches():
             step.append(batch)
-            if len(step) == self.per_step or self._served == self.batches:
+            if len(step) == self.per_step:
                 yield step
                 step = Step()
+        if step:
+            yield step
 
     def _batches(self) -> Iterator[Batch]:
         skip = self._batches_to_skip()
@@ -120,10 +122,6 @@ class TensorLoader:
             else:
                 idx = order[start : start + size]
                 yield self.x[idx], self.y[idx]
-
-    def epoch_served(self) -> bool:
-        """Whether the current epoch's last mini-batch has been served."""
-        return self._served == self.batches
 
     def state_dict(self) -> dict[str, int]:
         """Where the current epoch is: its number and the mini-batches already served."""
