@@ -25,7 +25,7 @@ from optuna.storages import BaseStorage
 
 from hpo.config.run import check_liveness
 from hpo.errors import UsageError
-from hpo.persist.internals import HeartbeatJournalStorage, patient_redis
+from hpo.persist.internals import HeartbeatJournalStorage, LeanRDBStorage, patient_redis
 from hpo.persist.retry import PRE_PING, replace_closed_connections, wait_for_connections
 from hpo.persist.sqlite_file import check_sqlite_file
 from hpo.persist.urls import (
@@ -131,7 +131,7 @@ def _open_rdb(
         url = f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro&uri=true"
     for attempt in range(attempts):
         try:
-            storage = optuna.storages.RDBStorage(
+            storage = LeanRDBStorage(
                 sqlalchemy_url(url),
                 engine_kwargs=_engine_kwargs(url),
                 heartbeat_interval=live.heartbeat_interval,

@@ -25,7 +25,7 @@ import optuna
 from optuna.pruners import BasePruner
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.persist.internals import base_storage, trial_id
+from hpo.persist.internals import base_storage, read_when_sampled, trial_id
 
 
 class SnapshotPruner(BasePruner):
@@ -104,11 +104,13 @@ def judge_against_finished(
     study: optuna.Study, trials: Sequence[FrozenTrial] | None = None
 ) -> None:
     """Make the study's pruner judge its next trial against the study's finished trials
-    (`trials`: as already read; default: read when the trial first reports)."""
+    (`trials`: as already read; default: as the sampler read them for it, or else as read when
+    the trial first reports)."""
     pruner = study.pruner
     inner = pruner.pruner if isinstance(pruner, SnapshotPruner) else pruner
     study.pruner = SnapshotPruner(inner, trials if trials is not None else _reader(study))
 
 
 def _reader(study: optuna.Study) -> Callable[[], Sequence[FrozenTrial]]:
-    return lambda: study.get_trials(deepcopy=False)
+    """The trials the sampler read for this trial (no storage read), else a read now."""
+    return lambda: read_when_sampled(study) or study.get_trials(deepcopy=False)

@@ -122,6 +122,46 @@ def test_attrs_written_at_once_are_stored_and_a_finished_trial_refuses_them(
     assert study.trials[0].user_attrs == expected
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_reports_are_one_upsert_read_back_as_optuna_writes_them(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`trial.report` on a relational storage: one state check and one upsert (LeanRDBStorage),
+    the same rows Optuna's own write leaves (NaN, ±inf, a step reported again), the same
+    errors for a finished or an unknown trial."""
+    url = (
+        f"sqlite:///{tmp_path / 'r.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    storage = open_storage(url)
+    study = optuna.create_study(storage=storage, study_name=f"reports-{tmp_path.name}")
+    trial = study.ask()
+    statements: list[str] = []
+    sqlalchemy.event.listen(
+        base_storage(study).engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: statements.append(statement.split()[0]),
+    )
+    reports = [(0, 0.5), (1, float("nan")), (2, float("inf")), (3, float("-inf")), (4, 0.25)]
+    for step, value in reports:
+        trial.report(value, step)
+    assert statements == ["SELECT", "INSERT"] * len(reports)
+    base_storage(study).set_trial_intermediate_value(trial_id(trial), 4, 0.75)  # again: updated
+    stored = study.trials[0].intermediate_values
+    expected = {0: 0.5, 2: float("inf"), 3: float("-inf"), 4: 0.75}
+    assert {k: v for k, v in stored.items() if k != 1} == expected and stored[1] != stored[1]
+    # Optuna's own RDBStorage reads the same rows.
+    plain = optuna.storages.RDBStorage(str(base_storage(study).engine.url))
+    assert plain.get_trial(trial_id(trial)).intermediate_values.keys() == stored.keys()
+    study.tell(trial, 1.0)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        base_storage(study).set_trial_intermediate_value(trial_id(trial), 5, 0.1)
+    with pytest.raises(KeyError):
+        base_storage(study).set_trial_intermediate_value(10**9, 0, 0.1)
+    assert study.trials[0].intermediate_values.keys() == stored.keys()
+
+
 def test_a_new_trial_turns_stale_though_its_worker_never_beat(storage_url: str) -> None:
     """hpo writes a trial's first heartbeat with the trial itself (relational storages: in the
     transaction that creates it): a worker that dies before its heartbeat thread ever beats

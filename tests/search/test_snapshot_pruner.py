@@ -24,11 +24,13 @@ def curve_objective(trial: optuna.Trial) -> float:
     return value
 
 
-def decisions(pruner_name: str, snapshot: bool) -> list[tuple[str, int]]:
+def decisions(
+    pruner_name: str, snapshot: bool, sampler: optuna.samplers.BaseSampler | None = None
+) -> list[tuple[str, int]]:
     pruner = create_pruner(pruner_name, PrunerSettings(3, 1, 9))
     study = optuna.create_study(
-        study_name="s", direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1),
-        pruner=pruner,
+        study_name="s", direction="maximize",
+        sampler=sampler or optuna.samplers.RandomSampler(seed=1), pruner=pruner,
     )  # fmt: skip
     for _ in range(40):
         if snapshot:
@@ -56,3 +58,23 @@ def test_trials_finished_after_the_snapshot_are_not_seen() -> None:
     frozen = study.trials[low.number]
     assert study.pruner.prune(study, frozen)  # the live pruner sees the better finished trial
     assert not snapshot_before.prune(study, frozen)  # the snapshot does not
+
+
+def test_the_trials_the_sampler_read_are_the_snapshot() -> None:
+    """TPE reads the study's trials to sample a trial; the pruner judges against that read (no
+    storage read of its own) and decides as the live pruner does."""
+    tpe = {"seed": 1, "n_startup_trials": 5}
+    live = decisions("median", False, optuna.samplers.TPESampler(**tpe))
+    assert decisions("median", True, optuna.samplers.TPESampler(**tpe)) == live
+    assert any(state == "PRUNED" for state, _ in live)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(**tpe))
+    study.optimize(curve_objective, n_trials=6)
+    judge_against_finished(study)
+    trial = study.ask()
+    trial.suggest_float("x", 0.0, 1.0)  # TPE reads the trials here
+    storage, reads = study._storage, []
+    read = storage.get_all_trials
+    storage.get_all_trials = lambda *a, **k: reads.append(1) or read(*a, **k)  # type: ignore
+    trial.report(0.5, 0)
+    trial.should_prune()
+    assert reads == []  # (the pruner's in-memory view has a storage of its own)
