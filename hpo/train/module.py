@@ -10,6 +10,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
@@ -107,7 +108,7 @@ class LitClassifier(pl.LightningModule):
         self.augmentation = Augmentation(bool(flip), float(rotation), float(scale), float(noise))
         self.sums = {split: EpochSums() for split in ("train", "val", "test")}
         self.automatic_optimization = False
-        self._direct_backward = False  # (on_fit_start)
+        self._direct_backward = self._direct_step = False  # (on_fit_start)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -139,7 +140,7 @@ class LitClassifier(pl.LightningModule):
             loss = self.loss_fn(logits, y)
             optimizer.zero_grad(set_to_none=True)
             self._backward(loss)
-            optimizer.step()
+            self._optimizer_step(optimizer)
             self._step_schedulers("step")
             self.sums["train"].add(loss, logits, y)
         if batch_idx + 1 == self.trainer.num_training_batches:
@@ -151,24 +152,40 @@ class LitClassifier(pl.LightningModule):
         return loss
 
     def on_fit_start(self) -> None:
-        """Backward through Lightning (`manual_backward`) only where it does more than
-        `loss.backward()`: another precision or strategy, or a hook that wants to see it. Each
-        call runs the backward hooks of every callback, ~2 % of a digits trial (benchmarks/)."""
+        """Backward and optimizer step through Lightning (`manual_backward`, its optimizer
+        wrapper's strategy step) only where they do more than `loss.backward()` and
+        `optimizer.step()`: another precision or strategy, or a hook that wants to see them.
+        Each runs the hooks of every callback, ~2 % of a digits trial each (benchmarks/)."""
         trainer = self.trainer
         plain = type(trainer.precision_plugin) is Precision and isinstance(
             trainer.strategy, SingleDeviceStrategy
         )
-        hooks = ("on_before_backward", "on_after_backward")
-        listening = any(
-            is_overridden(hook, self, pl.LightningModule) for hook in ("backward", *hooks)
-        ) or any(is_overridden(hook, c, pl.Callback) for hook in hooks for c in trainer.callbacks)
-        self._direct_backward = plain and not listening
+
+        def listening(*hooks: str) -> bool:
+            return any(is_overridden(hook, self, pl.LightningModule) for hook in hooks) or any(
+                is_overridden(hook, c, pl.Callback) for hook in hooks for c in trainer.callbacks
+            )
+
+        self._direct_backward = plain and not listening(
+            "backward", "on_before_backward", "on_after_backward"
+        )
+        self._direct_step = plain and not listening("on_before_optimizer_step")
 
     def _backward(self, loss: torch.Tensor) -> None:
         if self._direct_backward:
             loss.backward()
         else:
             self.manual_backward(loss)
+
+    def _optimizer_step(self, optimizer: LightningOptimizer) -> None:
+        """The step, between the wrapper's own before/after calls (the manual loop counts
+        `global_step` there: checkpoints, loggers and schedules keep it)."""
+        if self._direct_step:
+            optimizer._on_before_step()
+            optimizer.optimizer.step()
+            optimizer._on_after_step()
+        else:
+            optimizer.step()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "val")

@@ -28,16 +28,22 @@ PARAMS = {
 }
 
 
-def curve_of(per_step: int | None, limit: float | None = None) -> list[dict[str, float]]:
+def curve_of(
+    per_step: int | None, limit: float | None = None, hooks: tuple[pl.Callback, ...] = ()
+) -> list[dict[str, float]]:
     config = RunConfig(max_epochs=2, limit_batches=limit)
     built = build(PARAMS, config)
     built.datamodule.per_step = per_step
     curve = EpochCurve()
-    trainer = make_trainer(config, [curve])
+    trainer = make_trainer(config, [curve, *hooks])
     trainer.fit(built.module, datamodule=built.datamodule)
-    assert built.module._direct_backward  # no hook wants it: loss.backward(), not Lightning's
+    # Unless a hook wants them: loss.backward() and optimizer.step(), not Lightning's dispatch;
+    # the manual loop still counts every optimizer step.
+    direct = built.module._direct_backward and built.module._direct_step
+    assert direct == (not hooks)
+    loader = trainer.train_dataloader
+    assert trainer.global_step == 2 * loader.batches
     if per_step is not None:  # Lightning ran one step per group of mini-batches
-        loader = trainer.train_dataloader
         assert trainer.num_training_batches == -(-loader.batches // per_step)
     return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in curve.rows]
 
@@ -48,6 +54,8 @@ def test_a_fit_in_steps_of_several_mini_batches_equals_one_a_step(limit: float |
     assert len(one) == 2 and {"train_loss", "val_acc"} <= one[-1].keys()
     for per_step in (3, 64):  # a short last step; a whole epoch in one step
         assert curve_of(per_step, limit) == one
+    # Lightning's own backward and optimizer step (a callback hooks them): the same numbers.
+    assert curve_of(3, limit, (SeesBackward(), SeesOptimizerStep())) == one
 
 
 def test_build_trains_digits_in_steps_and_lightning_limits_no_step() -> None:
@@ -92,12 +100,26 @@ class SeesBackward(pl.Callback):
         self.calls += 1
 
 
-def test_a_callback_with_a_backward_hook_sees_every_mini_batch() -> None:
+class SeesOptimizerStep(pl.Callback):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: object
+    ) -> None:
+        self.calls += 1
+
+
+@pytest.mark.parametrize("hook", [SeesBackward, SeesOptimizerStep])
+def test_a_callback_with_a_backward_or_step_hook_sees_every_mini_batch(hook: type) -> None:
     config = RunConfig(max_epochs=1, limit_batches=3)
     built = build(PARAMS, config)
-    hook = SeesBackward()
-    make_trainer(config, [hook]).fit(built.module, datamodule=built.datamodule)
-    assert hook.calls == 3 and not built.module._direct_backward
+    seen = hook()
+    trainer = make_trainer(config, [seen])
+    trainer.fit(built.module, datamodule=built.datamodule)
+    assert seen.calls == 3 and trainer.global_step == 3
+    direct = {"backward": built.module._direct_backward, "step": built.module._direct_step}
+    assert direct == {"backward": hook is SeesOptimizerStep, "step": hook is SeesBackward}
 
 
 def test_the_module_trains_on_a_standard_dataloader_too() -> None:
