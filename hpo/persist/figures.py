@@ -64,7 +64,7 @@ def curve_png(rows: Sequence[dict[str, float | None]], path: Path | str, title: 
         ax.autoscale_view(scalex=False)
         ax.set_xlim(0.5, last + 0.5)  # whole epochs on the axis, even for a single one
     figure.title.set_text(_wrap(title, 130))
-    figure.fig.savefig(path, format="png")
+    figure.fig.savefig(path, format="png", pil_kwargs={"compress_level": 1})  # 10 % faster
     return Path(path)
 
 
