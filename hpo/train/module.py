@@ -178,8 +178,9 @@ class LitClassifier(pl.LightningModule):
             self.manual_backward(loss)
 
     def _optimizer_step(self, optimizer: LightningOptimizer) -> None:
-        """The step, between the wrapper's own before/after calls (the manual loop counts
-        `global_step` there: checkpoints, loggers and schedules keep it)."""
+        """The step, between the wrapper's own before/after calls, as `LightningOptimizer.step`
+        makes them (private to Lightning 2.x: the manual loop counts `global_step` there, which
+        checkpoints and loggers read; tests/train/test_steps.py checks the count)."""
         if self._direct_step:
             optimizer._on_before_step()
             optimizer.optimizer.step()
