@@ -161,14 +161,13 @@ class LitClassifier(pl.LightningModule):
             trainer.strategy, SingleDeviceStrategy
         )
 
-        def listening(*hooks: str) -> bool:
-            return any(is_overridden(hook, self, pl.LightningModule) for hook in hooks) or any(
-                is_overridden(hook, c, pl.Callback) for hook in hooks for c in trainer.callbacks
-            )
+        def listening(*hooks: str, module_only: tuple[str, ...] = ()) -> bool:
+            return any(
+                is_overridden(hook, self, pl.LightningModule) for hook in (*module_only, *hooks)
+            ) or any(is_overridden(h, c, pl.Callback) for h in hooks for c in trainer.callbacks)
 
-        self._direct_backward = plain and not listening(
-            "backward", "on_before_backward", "on_after_backward"
-        )
+        backward = ("on_before_backward", "on_after_backward")
+        self._direct_backward = plain and not listening(*backward, module_only=("backward",))
         self._direct_step = plain and not listening("on_before_optimizer_step")
 
     def _backward(self, loss: torch.Tensor) -> None:
