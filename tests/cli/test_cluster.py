@@ -96,7 +96,9 @@ def wait_for_running_trials(url: str, n: int, epochs: int, timeout: float = 600)
         except KeyError:  # no study yet
             running = []
         ready = [t for t in running if len(t.intermediate_values) >= epochs]
-        if len(ready) >= n and all(Path(t.user_attrs["checkpoint"]).exists() for t in ready):
+        # (An epoch's value is reported at its validation, its checkpoint saved after it.)
+        saved = [Path(t.user_attrs.get("checkpoint") or "").is_file() for t in ready]
+        if len(ready) >= n and all(saved):
             return
         time.sleep(0.5)
     raise AssertionError(f"never {n} trials running with {epochs} epochs in {timeout} s")
