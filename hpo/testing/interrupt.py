@@ -24,17 +24,17 @@ import lightning.pytorch as pl
 class SignalAt(pl.Callback):
     """Sends `signum` to this process once, at (epoch, step)."""
 
-    def __init__(self, signum: int, epoch: int, batch: str) -> None:
-        self.signum, self.epoch, self.batch = signum, epoch, batch
+    def __init__(self, signum: int, epoch: int, step: str) -> None:
+        self.signum, self.epoch, self.step = signum, epoch, step
         self.sent = False
 
     def on_train_batch_start(self, trainer: pl.Trainer, _m: Any, _b: Any, batch_idx: int) -> None:
-        last = self.batch == "-1" and batch_idx == trainer.num_training_batches - 1
-        if trainer.current_epoch == self.epoch and (last or self.batch == str(batch_idx)):
+        last = self.step == "-1" and batch_idx == trainer.num_training_batches - 1
+        if trainer.current_epoch == self.epoch and (last or self.step == str(batch_idx)):
             self._send()
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.current_epoch == self.epoch + 1 and self.batch == "end":
+        if trainer.current_epoch == self.epoch + 1 and self.step == "end":
             self._send()
 
     def _send(self) -> None:
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--at", required=True, metavar="EPOCH:STEP")
     parser.add_argument("study_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    epoch, batch = args.at.split(":")
-    hook = SignalAt(signal.Signals[f"SIG{args.signal}"], int(epoch), batch)
+    epoch, step = args.at.split(":")
+    hook = SignalAt(signal.Signals[f"SIG{args.signal}"], int(epoch), step)
 
     from hpo.search import objective
 

@@ -3,11 +3,11 @@
 with graceful_stop():           # installs the handlers for the run
     ...  trainer callbacks=[StopOnSignal()] ...   (hpo.stop_on_signal; raises Interrupted)
 
-The first SIGTERM/SIGINT only sets a flag. Training stops after the current training step (a
-few mini-batches at most: hpo.train.data.loader), or after the epoch's validation when that step
-was the epoch's last (the trial is then failed and re-queued
-to resume from the checkpoint taken there); between trials, no new trial starts. The process
-then exits with 128 + signal (143 for SIGTERM, 130 for SIGINT). A second Ctrl-C exits at once.
+The first SIGTERM/SIGINT only sets a flag. Training stops after the current training step (its
+mini-batches hold at most 2**20 input values: hpo.train.data.loader), or after the epoch's
+validation when that step was the epoch's last (the trial is then failed and re-queued to resume
+from the checkpoint taken there); between trials, no new trial starts. The process then exits
+with 128 + signal (143 for SIGTERM, 130 for SIGINT). A second Ctrl-C exits at once.
 
 Why not Lightning's own handling: on SIGTERM Lightning raises `SIGTERMException`, a SystemExit
 with code 0, which Optuna does not catch (the trial stays RUNNING); on Ctrl-C it ignores further

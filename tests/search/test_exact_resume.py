@@ -29,7 +29,7 @@ SPACE = {
     "params": {"optimizer": {"type": "categorical", "choices": ["adam"]}},
     "fixed": {
         "lr": 0.003,
-        "batch_size": 32,  # 34 mini-batches per epoch on digits,
+        "batch_size": 32,  # 34 mini-batches per epoch on digits
         "batches_per_step": 16,  # in steps of 16, 16 and 2 (by default one step an epoch)
         "width": 2,
         "dropout": 0.3,

@@ -1,6 +1,6 @@
 """`StopOnSignal`: ends a Lightning fit once SIGTERM/SIGINT arrived, before the next training
-step (one or a few mini-batches): right after the current step, or after the epoch's validation
-and end when that step was the epoch's last.
+step (one mini-batch or several: hpo.train.data.loader): right after the current step, or
+after the epoch's validation and end when that step was the epoch's last.
 
 trainer = pl.Trainer(callbacks=[StopOnSignal()])   # inside hpo.train.signals.graceful_stop()
 """
