@@ -35,13 +35,29 @@ KIND = "surrogate"
 def _extra_trees(seed: int) -> Any:
     from sklearn.ensemble import ExtraTreesRegressor
 
-    return ExtraTreesRegressor(n_estimators=100, min_samples_leaf=2, random_state=seed)
+    return _standardised(
+        ExtraTreesRegressor(n_estimators=100, min_samples_leaf=2, random_state=seed)
+    )
 
 
 def _random_forest(seed: int) -> Any:
     from sklearn.ensemble import RandomForestRegressor
 
-    return RandomForestRegressor(n_estimators=100, min_samples_leaf=2, random_state=seed)
+    return _standardised(
+        RandomForestRegressor(n_estimators=100, min_samples_leaf=2, random_state=seed)
+    )
+
+
+def _standardised(forest: Any) -> Any:
+    """`forest` fitted on every output column scaled to unit variance. A forest's split
+    criterion sums the squared error over all outputs: unscaled, the losses (2× the divergence
+    threshold after a divergence, a spread in the hundreds) and the seconds outweigh the
+    accuracies a thousand to one, and the trees split for them (on the 5-D table: held-out
+    Spearman of the final val_acc 0.806 unscaled, 0.837 scaled)."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    return TransformedTargetRegressor(forest, transformer=StandardScaler(), check_inverse=False)
 
 
 def _knn(seed: int) -> Any:
@@ -217,8 +233,10 @@ class SurrogateTable:
 
     @cached_property
     def _predict_one(self) -> Callable[[np.ndarray], np.ndarray]:
-        if hasattr(self.model, "estimators_"):
-            return FlatForest(self.model).predict_one
+        forest = getattr(self.model, "regressor_", None)
+        if hasattr(forest, "estimators_"):  # a standardised forest: walk it flat, then unscale
+            flat, scaler = FlatForest(forest), self.model.transformer_
+            return lambda x: flat.predict_one(x) * scaler.scale_ + scaler.mean_
         return lambda x: self.model.predict(x[None, :])[0]
 
     def curve(self, params: dict[str, Any]) -> list[dict[str, float]]:
