@@ -14,7 +14,9 @@ fidelity), over all fits and over those that learned (first run ≥ 2× chance).
 The ceiling it prints is classical test theory's (for a Pearson correlation; Spearman's is
 close): if two real runs agree at r, an exact predictor of a configuration's expected result
 agrees with one run at √r, and with the mean of m runs at √(m·r / (1 + (m − 1)·r)) (the
-Spearman–Brown reliability of an m-run mean).
+Spearman–Brown reliability of an m-run mean). Dividing the table's agreement with the mean of
+m runs by that ceiling estimates its agreement with the expected result itself (Spearman's
+correction for attenuation).
 """
 
 from __future__ import annotations
@@ -133,6 +135,10 @@ def main() -> int:
     print(
         f"ceiling (an exact predictor of the expected result): {ceiling(retest, 1):.3f} "
         f"against one run, {ceiling(retest, len(runs)):.3f} against the mean of {len(runs)}"
+    )
+    print(
+        "table vs the expected result (its agreement with the mean, corrected for the mean's "
+        f"own noise): {_rho(predicted, mean) / ceiling(retest, len(runs)):.3f}"
     )
     spread = np.mean([np.mean(np.abs(a - b)) for a, b in combinations(runs, 2)])
     print(
