@@ -117,6 +117,16 @@ class ColumnGP:
         return out
 
 
+#: The models fitted on standardised columns (`_standardised`).
+SCALED_MODELS = frozenset({"extra_trees", "random_forest"})
+
+
+def describe_model(name: str) -> str:
+    """How a table with model `name` answers, in a report's words."""
+    scaled = ", each column scaled to unit variance" if name in SCALED_MODELS else ""
+    return f"scikit-learn {name} fitted on every fit, whole curves{scaled}"
+
+
 #: Candidate models (name → factory(seed)); every one predicts all outputs at once.
 MODELS: dict[str, Callable[[int], Any]] = {
     "extra_trees": _extra_trees,

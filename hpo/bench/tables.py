@@ -24,7 +24,7 @@ from hpo.bench.replay import (
     replay_curve,
     table_file,
 )
-from hpo.bench.surrogate import KIND, SurrogateTable, surrogate_from_data
+from hpo.bench.surrogate import KIND, SurrogateTable, describe_model, surrogate_from_data
 from hpo.config.metrics import Metric
 from hpo.config.space import CategoricalParam, NumericParam, SearchSpace
 from hpo.errors import UsageError
@@ -109,7 +109,7 @@ def describe_table(path: str) -> dict[str, Any]:
     fidelity = table.meta.get("fidelity", {})
     return {
         "kind": KIND,
-        "answers": f"scikit-learn {table.model_name} fitted on every fit, whole curves",
+        "answers": describe_model(table.model_name),
         "fits": len(table.fits),
         "held_out": fidelity.get("held_out", {}),
     }

@@ -20,8 +20,16 @@ from hpo.bench.design import design, sobol
 from hpo.bench.fidelity import holdout, pack
 from hpo.bench.fit_log import read_fits, run_shard
 from hpo.bench.replay import COLUMNS
-from hpo.bench.surrogate import SurrogateTable, encode, save_surrogate, target
-from hpo.bench.tables import open_table
+from hpo.bench.surrogate import (
+    MODELS,
+    SCALED_MODELS,
+    SurrogateTable,
+    describe_model,
+    encode,
+    save_surrogate,
+    target,
+)
+from hpo.bench.tables import describe_table, open_table
 from hpo.cli import run_command
 from hpo.compare import main as compare
 from hpo.config.run import RunConfig
@@ -206,6 +214,18 @@ def test_large_columns_unrelated_to_the_configuration_do_not_blur_the_accuracies
     )
     held = fidelity["held_out"]
     assert held["final_val_acc_mae"] < 0.03 and held["final_val_acc_spearman"] > 0.95
+
+
+def test_a_report_names_the_models_fitted_on_scaled_columns(table_file: Path) -> None:
+    from sklearn.compose import TransformedTargetRegressor
+
+    scaled = {n for n, make in MODELS.items() if isinstance(make(0), TransformedTargetRegressor)}
+    assert scaled == SCALED_MODELS == {"extra_trees", "random_forest"}
+    assert describe_table(str(table_file))["answers"] == (
+        "scikit-learn extra_trees fitted on every fit, whole curves, each column scaled to "
+        "unit variance"
+    )
+    assert "scaled" not in describe_model("knn")
 
 
 def test_every_method_runs_on_a_surrogate_table(
