@@ -1,15 +1,16 @@
 """Surrogate tables: learning curves for any configuration of a space, from real fits.
 
-    table = SurrogateTable.from_fits(fits, space, max_epochs=15, model="extra_trees")
+    table = SurrogateTable(space, fits, {"max_epochs": 15, "model": "extra_trees"})
     save_surrogate(Path("hpo/tables/digits_5d.json.gz"), table)
     rows = load_surrogate("hpo/tables/digits_5d.json.gz").curve(params)   # one dict per epoch
 
 The file keeps the real fits (parameters and per-epoch curves), not a fitted model: the model
 (a scikit-learn multi-output regressor mapping a configuration to its whole curve, every column
-at every epoch at once) is fitted when the table is first used, in about a second, seeded, so
-every process answers alike. A fit that diverged keeps its last row from the divergence on, its
-losses set to twice the divergence threshold: a predicted loss above the threshold then means
-most of the neighbouring fits diverged, and the replay stops the trial there as a real fit would.
+at every epoch at once; a forest sees each column scaled to unit variance) is fitted when the
+table is first used, in about a second, seeded, so every process answers alike. A fit that
+diverged keeps its last row from the divergence on, its losses set to twice the divergence
+threshold: a predicted loss above the threshold then means most of the neighbouring fits
+diverged, and the replay stops the trial there as a real fit would.
 """
 
 from __future__ import annotations
