@@ -118,13 +118,12 @@ class ColumnGP:
         return out
 
 
-#: The models fitted on standardised columns (`_standardised`).
-SCALED_MODELS = frozenset({"extra_trees", "random_forest"})
-
-
 def describe_model(name: str) -> str:
     """How a table with model `name` answers, in a report's words."""
-    scaled = ", each column scaled to unit variance" if name in SCALED_MODELS else ""
+    from sklearn.compose import TransformedTargetRegressor
+
+    standardised = isinstance(MODELS[name](0), TransformedTargetRegressor)
+    scaled = ", each column scaled to unit variance" if standardised else ""
     return f"scikit-learn {name} fitted on every fit, whole curves{scaled}"
 
 
