@@ -42,9 +42,8 @@ from hpo.config.run import RunConfig
 def held_out(table: SurrogateTable) -> tuple[list[dict], list[dict]]:
     """(kept, held out) exactly as the table's packing split its fits."""
     fidelity = table.meta["fidelity"]
-    fits = [dict(f, index=i) for i, f in enumerate(table.fits)]
     first = len(corners(table.space))
-    return holdout(fits, float(fidelity["fraction"]), int(fidelity["seed"]), first)
+    return holdout(table.fits, float(fidelity["fraction"]), int(fidelity["seed"]), first)
 
 
 def refit(configs: list[dict], folder: Path, config: RunConfig, workers: int) -> None:

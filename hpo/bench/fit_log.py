@@ -93,10 +93,7 @@ def run_shard(
         if limit is not None and count >= limit:
             break
         record = {"index": index, **fit_one(configs[index], config)}
-        with out.open("a") as fh:
-            fh.write(json.dumps(record, separators=(",", ":")) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_fits(out, [record])
         count += 1
         last = record["curve"][-1] if record["curve"] else {}
         print(
@@ -106,6 +103,16 @@ def run_shard(
             flush=True,
         )
     return count
+
+
+def write_fits(path: Path, records: list[dict[str, Any]]) -> None:
+    """Append fits to a log, one JSON line each, on disk before this returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        for record in records:
+            fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _end_torn_line(path: Path) -> None:

@@ -289,10 +289,11 @@ def save_surrogate(path: Path, table: SurrogateTable) -> None:
     """Fits as parameter dicts and columns-per-row curves, gzipped JSON."""
     fits = [
         {
+            "index": int(f.get("index", i)),
             "params": f["params"],
             "curve": [[_round(r.get(k), k) for k in COLUMNS] for r in f["curve"]],
         }
-        for f in table.fits
+        for i, f in enumerate(table.fits)
     ]
     data = {
         "kind": KIND,
@@ -310,8 +311,12 @@ def surrogate_from_data(data: dict[str, Any], source: str) -> SurrogateTable:
     """The table in a parsed file (the model is fitted at first use)."""
     columns = data["columns"]
     fits = [
-        {"params": f["params"], "curve": [dict(zip(columns, r, strict=True)) for r in f["curve"]]}
-        for f in data["fits"]
+        {
+            "index": int(f.get("index", i)),  # its design index (tables before 2026-12-05: i)
+            "params": f["params"],
+            "curve": [dict(zip(columns, r, strict=True)) for r in f["curve"]],
+        }
+        for i, f in enumerate(data["fits"])
     ]
     return SurrogateTable(parse_space(data["space"], source=source), fits, data["meta"])
 

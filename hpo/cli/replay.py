@@ -1,4 +1,4 @@
-"""Build a tabular replay benchmark from real fits (`hpo replay build|sample|pack`).
+"""Build a tabular replay benchmark from real fits (`hpo replay build|sample|pack|unpack`).
 
     hpo replay build --out hpo/tables/digits_mnist_cnn.json.gz --max-epochs 20
     hpo compare --objective table:hpo/tables/digits_mnist_cnn.json.gz \
@@ -7,12 +7,14 @@
     hpo replay sample --space conf/spaces/digits_5d.yaml --fits /work/table5d --shard 0 --shards 2
     hpo replay pack --space conf/spaces/digits_5d.yaml --fits /work/table5d \
         --out hpo/tables/digits_5d.json.gz
+    hpo replay unpack --table hpo/tables/digits_5d.json.gz --fits /work/table5d  # to grow it
 
 `build` trains every optimizer × log-spaced learning rate × repeat for real (resumable; a
 second process with --reverse halves the time); see hpo.bench.replay for how tables answer.
 `sample` fits a space-filling design of any space (hpo.bench.design, hpo.bench.fit_log) and
 `pack` turns those fits into a surrogate table, measuring its fidelity on held-out fits
-(hpo.bench.surrogate, hpo.bench.fidelity).
+(hpo.bench.surrogate, hpo.bench.fidelity). `unpack` writes a table's fits back as a fits log,
+so `sample --n` with a larger design fits only the new points and `pack` packs old and new.
 """
 
 from __future__ import annotations
@@ -179,14 +181,48 @@ def _fits_of_folder(folder: Path, args: Namespace) -> tuple[list[dict], dict]:
 
 
 def _fits_of_table(path: str) -> tuple[list[dict], dict]:
-    """The fits a table holds (saved in design order: corners first) and its facts, without
-    what the last packing chose."""
+    """The fits a table holds, with their design indexes, and its facts, without what the last
+    packing chose."""
     from hpo.bench.surrogate import load_surrogate
 
     table = load_surrogate(path)
-    fits = [dict(f, index=i) for i, f in enumerate(table.fits)]
     chosen = ("model", "model_theta", "fidelity")
-    return fits, {k: v for k, v in table.meta.items() if k not in chosen}
+    return table.fits, {k: v for k, v in table.meta.items() if k not in chosen}
+
+
+def unpack_parser(prog: str) -> ArgumentParser:
+    p = ArgumentParser(prog=prog, description="Write a table's fits back as a fits log.")
+    p.add_argument("--table", required=True, help="table file, e.g. hpo/tables/digits_5d.json.gz")
+    p.add_argument("--fits", required=True, help="fits folder to write fits-table.jsonl into")
+    return p
+
+
+def unpack(argv: list[str], prog: str) -> int:
+    """A table's fits as `FOLDER/fits-table.jsonl`: `sample` then skips them, `pack` reads them."""
+    args = unpack_parser(prog).parse_args(argv)
+    from hpo.bench.fit_log import write_fits
+
+    fits, meta = _fits_of_table(args.table)
+    out = Path(args.fits) / "fits-table.jsonl"
+    if out.exists():
+        raise UsageError(f"{out} exists already: unpack into an empty fits folder")
+    write_fits(out, [_as_logged(f, meta) for f in fits])
+    print(f"{len(fits)} fits of {args.table} written to {out}")
+    return 0
+
+
+def _as_logged(fit: dict, meta: dict) -> dict:
+    """A table's fit as `hpo replay sample` logs one (its seconds: the last epoch's clock)."""
+    curve = fit["curve"]
+    return {
+        "index": fit["index"],
+        "params": fit["params"],
+        "seed": meta.get("seed", 0),
+        "num_classes": meta.get("num_classes", 10),
+        "seconds": float(curve[-1].get("elapsed_s") or 0.0) if curve else 0.0,
+        "stop": "completed",  # how it ended is in its curve; only failed fits are left out
+        "curve": curve,
+    }
 
 
 def main(argv: list[str], prog: str) -> int:
@@ -194,8 +230,10 @@ def main(argv: list[str], prog: str) -> int:
         return sample(argv[1:], f"{prog} sample")
     if argv and argv[0] == "pack":
         return pack(argv[1:], f"{prog} pack")
+    if argv and argv[0] == "unpack":
+        return unpack(argv[1:], f"{prog} unpack")
     if not argv or argv[0] != "build":
-        raise UsageError(f"usage: {prog} build|sample|pack … (see {prog} build --help)")
+        raise UsageError(f"usage: {prog} build|sample|pack|unpack … (see {prog} build --help)")
     args = build_parser(f"{prog} build").parse_args(argv[1:])
     from hpo.bench.replay_build import build
 

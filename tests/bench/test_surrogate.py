@@ -97,6 +97,32 @@ def test_the_sample_command_prints_one_line_per_fit(tmp_path: Path) -> None:
     assert lines[2:] == [f"2 fits written to {fits}/fits-0.jsonl"]
 
 
+def test_a_table_grows_by_unpacking_its_fits_and_sampling_a_larger_design(
+    fits_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`unpack` writes a table's fits back with their design indexes (a fit left out of the
+    table stays left out, the others keep their places), so `sample` fits only what is new."""
+    fits = sorted(read_fits(fits_dir), key=lambda f: f["index"])
+    table = tmp_path / "gappy.json.gz"
+    kept = [fits[0], fits[2], fits[3]]  # design point 1 failed, say
+    save_surrogate(table, SurrogateTable(parse_space(SPACE), kept, {"max_epochs": EPOCHS}))
+    grown = tmp_path / "grown"
+    assert run_command("replay", ["unpack", "--table", str(table), "--fits", str(grown)]) == 0
+    assert f"3 fits of {table} written to {grown}/fits-table.jsonl" in capsys.readouterr().out
+    unpacked = read_fits(grown)
+    assert [f["index"] for f in unpacked] == [0, 2, 3]
+    assert [f["params"] for f in unpacked] == [f["params"] for f in kept]
+    assert unpacked[1]["curve"][-1]["val_acc"] == pytest.approx(
+        kept[1]["curve"][-1]["val_acc"], abs=1e-5
+    )
+    configs = design(parse_space(SPACE), 4)
+    assert run_shard(configs, grown, RunConfig(max_epochs=1), limit=2) == 2
+    assert sorted(f["index"] for f in read_fits(grown)) == [0, 1, 2, 3, 4]
+    again = ["unpack", "--table", str(table), "--fits", str(grown)]
+    assert run_command("replay", again) == 2  # never appends the same fits twice
+    assert "exists already" in capsys.readouterr().err
+
+
 def test_the_table_answers_any_point_with_averages_of_real_curves(table_file: Path) -> None:
     table = open_table(str(table_file))
     assert isinstance(table, SurrogateTable) and table.max_epochs == EPOCHS
