@@ -127,13 +127,14 @@ def _open_rdb(
     import sqlalchemy.exc
 
     path = file_path(url) if scheme_of(url) == "sqlite" else None
+    socket_checked = _socket_checked(url)
     if read_only and path is not None:
         url = f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro&uri=true"
     for attempt in range(attempts):
         try:
             storage = LeanRDBStorage(
                 sqlalchemy_url(url),
-                engine_kwargs=_engine_kwargs(url),
+                engine_kwargs=_engine_kwargs(url, socket_checked),
                 heartbeat_interval=live.heartbeat_interval,
                 grace_period=live.grace_period,
                 heartbeat_stale_trial_callback=live.retry_callback(),
@@ -144,7 +145,7 @@ def _open_rdb(
                 _use_wal(storage.engine)
             if scheme_of(url) != "sqlite":  # a server: wait for it through a restart (retry.py)
                 wait_for_connections(storage.engine, url)
-            if _socket_checked(url):
+            if socket_checked:
                 replace_closed_connections(storage.engine)
             atexit.register(storage.engine.dispose)  # the last close merges the -wal file
             return storage
@@ -182,11 +183,11 @@ def journal_backend(url: str) -> optuna.storages.journal.BaseJournalBackend:
     return backend
 
 
-def _engine_kwargs(url: str) -> dict[str, object]:
+def _engine_kwargs(url: str, socket_checked: bool) -> dict[str, object]:
     if scheme_of(url) == "sqlite":
         # Wait for a lock instead of failing with "database is locked" (optuna#820).
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
-    if _socket_checked(url):
+    if socket_checked:
         return {}  # closed connections are replaced at checkout (replace_closed_connections)
     return dict(PRE_PING)  # connections a server restart closed are replaced at checkout
 
