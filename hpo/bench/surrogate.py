@@ -34,10 +34,12 @@ KIND = "surrogate"
 
 
 def _extra_trees(seed: int) -> Any:
+    """Leaves of one fit: on the 8,288 fits of the 5-D table, 5-fold CV Spearman 0.896 against
+    0.891 with leaves of 2, 0.883 of 3 (300 trees instead of 100: 0.897)."""
     from sklearn.ensemble import ExtraTreesRegressor
 
     return _standardised(
-        ExtraTreesRegressor(n_estimators=100, min_samples_leaf=2, random_state=seed)
+        ExtraTreesRegressor(n_estimators=100, min_samples_leaf=1, random_state=seed)
     )
 
 
