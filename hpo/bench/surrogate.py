@@ -315,7 +315,7 @@ def surrogate_from_data(data: dict[str, Any], source: str) -> SurrogateTable:
     columns = data["columns"]
     fits = [
         {
-            "index": int(f.get("index", i)),  # its design index (tables before 2026-12-05: i)
+            "index": int(f.get("index", i)),  # its design index (older tables: its position)
             "params": f["params"],
             "curve": [dict(zip(columns, r, strict=True)) for r in f["curve"]],
         }

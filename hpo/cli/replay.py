@@ -183,9 +183,12 @@ def _fits_of_folder(folder: Path, args: Namespace) -> tuple[list[dict], dict]:
 def _fits_of_table(path: str) -> tuple[list[dict], dict]:
     """The fits a table holds, with their design indexes, and its facts, without what the last
     packing chose."""
-    from hpo.bench.surrogate import load_surrogate
+    from hpo.bench.surrogate import SurrogateTable
+    from hpo.bench.tables import open_table
 
-    table = load_surrogate(path)
+    table = open_table(path)  # a missing or unreadable file: one line, exit 2
+    if not isinstance(table, SurrogateTable):
+        raise UsageError(f"{path} is an lr × optimizer table (`hpo replay build`): it has no fits")
     chosen = ("model", "model_theta", "fidelity")
     return table.fits, {k: v for k, v in table.meta.items() if k not in chosen}
 
@@ -200,12 +203,12 @@ def unpack_parser(prog: str) -> ArgumentParser:
 def unpack(argv: list[str], prog: str) -> int:
     """A table's fits as `FOLDER/fits-table.jsonl`: `sample` then skips them, `pack` reads them."""
     args = unpack_parser(prog).parse_args(argv)
-    from hpo.bench.fit_log import write_fits
-
-    fits, meta = _fits_of_table(args.table)
     out = Path(args.fits) / "fits-table.jsonl"
     if out.exists():
         raise UsageError(f"{out} exists already: unpack into an empty fits folder")
+    from hpo.bench.fit_log import write_fits
+
+    fits, meta = _fits_of_table(args.table)
     write_fits(out, [_as_logged(f, meta) for f in fits])
     print(f"{len(fits)} fits of {args.table} written to {out}")
     return 0

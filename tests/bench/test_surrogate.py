@@ -123,6 +123,19 @@ def test_a_table_grows_by_unpacking_its_fits_and_sampling_a_larger_design(
     assert "exists already" in capsys.readouterr().err
 
 
+def test_unpack_refuses_a_missing_table_or_one_without_fits_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fits = tmp_path / "fits"
+    missing = ["unpack", "--table", str(tmp_path / "nope.json.gz"), "--fits", str(fits)]
+    assert run_command("replay", missing) == 2
+    assert "nope.json.gz not found" in capsys.readouterr().err
+    lr_table = ["unpack", "--table", "hpo/tables/digits_mnist_cnn.json.gz", "--fits", str(fits)]
+    assert run_command("replay", lr_table) == 2
+    assert "has no fits" in capsys.readouterr().err
+    assert not fits.exists()
+
+
 def test_the_table_answers_any_point_with_averages_of_real_curves(table_file: Path) -> None:
     table = open_table(str(table_file))
     assert isinstance(table, SurrogateTable) and table.max_epochs == EPOCHS
