@@ -20,7 +20,7 @@ from hpo.config.space import CategoricalParam, NumericParam, Param, SearchSpace
 
 
 def design(space: SearchSpace, n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """Corners, then `n` scrambled Sobol points (n rounded up to a power of two)."""
+    """Corners, then the first `n` points of a scrambled Sobol sequence."""
     return corners(space) + sobol(space, n, seed)
 
 
@@ -34,9 +34,11 @@ def corners(space: SearchSpace) -> list[dict[str, Any]]:
 
 
 def sobol(space: SearchSpace, n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """`n` points (a power of two, for Sobol's balance) of a scrambled Sobol sequence."""
+    """The first `n` points of a scrambled Sobol sequence: balanced when `n` is a power of two,
+    and any other `n` is a prefix of the next power's points (e.g. 12,288 = a net of 8,192, then
+    one of 4,096), so a design grown from `n` to 2n keeps its first `n` points."""
     sampler = qmc.Sobol(d=len(space.params), scramble=True, seed=seed)
-    unit = sampler.random_base2(m=max(0, math.ceil(math.log2(n))))
+    unit = sampler.random_base2(m=max(0, math.ceil(math.log2(n))))[:n]
     names = list(space.params)
     return [
         {

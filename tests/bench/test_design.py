@@ -47,6 +47,12 @@ def test_the_design_is_corners_then_a_seeded_sequence() -> None:
     assert design(SPACE, 8, seed=1)[12:] != one[12:]
 
 
+def test_a_design_of_any_size_is_a_prefix_of_a_larger_one() -> None:
+    twelve, sixteen = design(SPACE, 12, seed=0), design(SPACE, 16, seed=0)
+    assert len(twelve) == 12 + 12 and twelve == sixteen[:24]
+    assert sobol(SPACE, 8, seed=0) == sobol(SPACE, 16, seed=0)[:8]  # a build grows, never moves
+
+
 def test_from_unit_maps_quantiles_of_the_prior() -> None:
     lr = SPACE.params["lr"]
     assert from_unit(lr, 0.0) == 1e-4
