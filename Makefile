@@ -53,12 +53,12 @@ replay-table: setup
 # The 5-D table (lr × optimizer × batch size × dropout × width) from real fits: two processes at
 # nice 19 fit the design (resumable: run it again to continue; FITS_5D outside the repo), then
 # pack the fits, holding 15 % out to measure the surrogate's fidelity. The shipped table: the 96
-# corners and 8192 Sobol points (N_5D; ~50 min on 2 cores); the GP candidate is left out (its cost
-# is cubic in the fits). To grow a table, `hpo replay unpack` its fits into FITS_5D first.
+# corners and the first 12288 Sobol points (N_5D; ~75 min on 2 cores); the GP candidate is left
+# out (its cost is cubic in the fits). To grow a table, `hpo replay unpack` its fits into FITS_5D first.
 TABLE_5D := hpo/tables/digits_5d.json.gz
 SPACE_5D := conf/spaces/digits_5d.yaml
 FITS_5D  ?= /tmp/hpo-table5d
-N_5D     ?= 8192
+N_5D     ?= 12288
 MODELS_5D := extra_trees,random_forest,knn
 table-5d: setup
 	for k in 0 1; do nice -n 19 $(PY) -m hpo.replay sample --space $(SPACE_5D) \
