@@ -54,7 +54,8 @@ replay-table: setup
 # nice 19 fit the design (resumable: run it again to continue; FITS_5D outside the repo), then
 # pack the fits, holding 15 % out to measure the surrogate's fidelity. The shipped table: the 96
 # corners and the first 12288 Sobol points (N_5D; ~75 min on 2 cores); the GP candidate is left
-# out (its cost is cubic in the fits). To grow a table, `hpo replay unpack` its fits into FITS_5D first.
+# out (its cost is cubic in the fits). To grow a table, `hpo replay unpack` its fits into FITS_5D
+# first.
 TABLE_5D := hpo/tables/digits_5d.json.gz
 SPACE_5D := conf/spaces/digits_5d.yaml
 FITS_5D  ?= /tmp/hpo-table5d
