@@ -51,6 +51,10 @@ def window_ratios(space: SearchSpace, fits: list[dict], model, window: int) -> l
     return [float(np.nanmedian(ratio[a : a + window])) for a in range(0, len(fits), window)]
 
 
+def read_log(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
 def rescaled(fit: dict, ratio: float) -> dict:
     curve = [{**row, "elapsed_s": round(row["elapsed_s"] / ratio, 3)} for row in fit["curve"]]
     return {**fit, "seconds": round(fit["seconds"] / ratio, 3), "curve": curve}
@@ -64,17 +68,15 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=256)
     args = parser.parse_args()
     folder, space = Path(args.fits), load_space(args.space)
-    read = lambda p: [json.loads(line) for line in p.read_text().splitlines() if line]  # noqa: E731
-    model = pace_model(space, read(folder / args.reference))
-    for path in sorted(folder.glob("fits-*.jsonl")):
-        if path.name == args.reference:
-            continue
-        backup = path.with_suffix(".jsonl.orig")
-        if backup.exists():
-            raise SystemExit(f"{backup} exists: {path} was rescaled already")
-        fits = read(path)
+    logs = [p for p in sorted(folder.glob("fits-*.jsonl")) if p.name != args.reference]
+    for path in logs:
+        if path.with_suffix(".jsonl.orig").exists():
+            raise SystemExit(f"{path}.orig exists: {path} was rescaled already")
+    model = pace_model(space, read_log(folder / args.reference))
+    for path in logs:
+        fits = read_log(path)
         ratios = window_ratios(space, fits, model, args.window)
-        shutil.copy(path, backup)
+        shutil.copy(path, path.with_suffix(".jsonl.orig"))
         out = [rescaled(f, ratios[i // args.window]) for i, f in enumerate(fits)]
         path.write_text("".join(json.dumps(f) + "\n" for f in out))
         print(
