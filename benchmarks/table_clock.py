@@ -17,13 +17,13 @@ Hand-written: no library calibrates one set of timings against another like this
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 from sklearn.ensemble import ExtraTreesRegressor
 
+from hpo.bench.fit_log import read_log, write_fits
 from hpo.bench.surrogate import encode
 from hpo.config.space import SearchSpace, load_space
 
@@ -35,24 +35,24 @@ def pace(fit: dict) -> float | None:
     return fit["seconds"] / len(fit["curve"])
 
 
+def inputs(space: SearchSpace, fits: list[dict]) -> np.ndarray:
+    """The fits' configurations as the surrogate table encodes them."""
+    return np.stack([encode(space, f["params"]) for f in fits])
+
+
 def pace_model(space: SearchSpace, fits: list[dict]) -> ExtraTreesRegressor:
     """Log seconds an epoch from a configuration, fitted on `fits`."""
     timed = [f for f in fits if pace(f)]
-    inputs = np.stack([encode(space, f["params"]) for f in timed])
     model = ExtraTreesRegressor(100, min_samples_leaf=3, random_state=0, n_jobs=2)
-    return model.fit(inputs, np.log([pace(f) for f in timed]))
+    return model.fit(inputs(space, timed), np.log([pace(f) for f in timed]))
 
 
 def window_ratios(space: SearchSpace, fits: list[dict], model, window: int) -> list[float]:
     """For each window of `window` consecutive fits: median measured / predicted pace."""
-    predicted = np.exp(model.predict(np.stack([encode(space, f["params"]) for f in fits])))
+    predicted = np.exp(model.predict(inputs(space, fits)))
     measured = np.array([pace(f) or np.nan for f in fits])
     ratio = measured / predicted
     return [float(np.nanmedian(ratio[a : a + window])) for a in range(0, len(fits), window)]
-
-
-def read_log(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
 def rescaled(fit: dict, ratio: float) -> dict:
@@ -76,9 +76,8 @@ def main() -> None:
     for path in logs:
         fits = read_log(path)
         ratios = window_ratios(space, fits, model, args.window)
-        shutil.copy(path, path.with_suffix(".jsonl.orig"))
-        out = [rescaled(f, ratios[i // args.window]) for i, f in enumerate(fits)]
-        path.write_text("".join(json.dumps(f) + "\n" for f in out))
+        shutil.move(path, path.with_suffix(".jsonl.orig"))
+        write_fits(path, [rescaled(f, ratios[i // args.window]) for i, f in enumerate(fits)])
         print(
             f"{path.name}: {len(fits)} fits, clock ratio per window of {args.window}:",
             " ".join(f"{r:.2f}" for r in ratios),

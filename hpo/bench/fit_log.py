@@ -23,14 +23,18 @@ from hpo.config.run import RunConfig
 
 
 def read_fits(folder: Path) -> list[dict[str, Any]]:
-    """Every fit recorded in the folder's `fits-*.jsonl` (a torn last line is skipped)."""
+    """Every fit recorded in the folder's `fits-*.jsonl`."""
+    return [fit for path in sorted(folder.glob("fits-*.jsonl")) for fit in read_log(path)]
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The fits of one log, in the order written (a torn line is skipped)."""
     fits = []
-    for path in sorted(folder.glob("fits-*.jsonl")):
-        for line in path.read_text().splitlines():
-            try:
-                fits.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a process killed mid-write
+    for line in path.read_text().splitlines():
+        try:
+            fits.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a process killed mid-write
     return fits
 
 
