@@ -17,12 +17,14 @@ from optuna.trial import TrialState
 from hpo.testing.helpers import cli_env, run_cli, wait_for_epochs
 
 STUDY = "interrupted"
-EPOCHS = 4
+#: Signals are sent once 2 epochs are checkpointed: 6 more (~3 s idle, ~10 s under 3x load)
+#: keep the trial running until the signal lands (with 4, a loaded run saw the trial finish).
+EPOCHS = 8
 
 
-def study_args(space: Path, url: str, n_trials: int = 1) -> list[str]:
+def study_args(space: Path, url: str, n_trials: int = 1, epochs: int = EPOCHS) -> list[str]:
     return [
-        "--n-trials", str(n_trials), "--max-epochs", str(EPOCHS), "--space", str(space),
+        "--n-trials", str(n_trials), "--max-epochs", str(epochs), "--space", str(space),
         "--storage", url, "--study-name", STUDY, "--pruner", "none", "--checkpoint-every", "1ep",
     ]  # fmt: skip
 
@@ -136,7 +138,7 @@ def test_ten_random_kill_9_points_in_a_row_lose_nothing(
     import random
 
     rng = random.Random(4)
-    args = study_args(slow_space, sqlite_url, n_trials=4)
+    args = study_args(slow_space, sqlite_url, n_trials=4, epochs=4)
     completed: dict[int, float] = {}
     for kill in range(10):
         proc = start(args, tmp_path)
