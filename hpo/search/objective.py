@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +32,7 @@ from hpo.search.callbacks.checkpoint_sweep import CheckpointSweep
 from hpo.search.callbacks.pruned_value import PrunedValue
 from hpo.search.callbacks.trial_artifacts import TrialArtifacts
 from hpo.search.callbacks.trial_checkpoint import TrialCheckpoint
+from hpo.search.callbacks.work_meter import WorkMeter
 from hpo.train import signals
 from hpo.train.callbacks.divergence_stop import DivergenceStop
 from hpo.train.callbacks.epoch_curve import EpochCurve
@@ -48,10 +49,17 @@ Values = float | tuple[float, ...]
 
 
 class Objective:
-    """Optuna objective: each call trains one configuration sampled from `space`."""
+    """Optuna objective: each call trains one configuration sampled from `space`. `on_work`
+    hears the fits' work as it grows (WorkMeter: a parallel worker's progress)."""
 
-    def __init__(self, config: RunConfig, space: SearchSpace) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        space: SearchSpace,
+        on_work: Callable[[float], None] | None = None,
+    ) -> None:
         self.config = config
+        self.on_work = on_work
         self.space = space
         #: a multi-objective study's metrics, in order; empty for one objective
         self.objectives: list[Metric] = create_metrics(config.metric, config.cap)
@@ -61,7 +69,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> Values:
         params = self.space.suggest(trial)
-        return run_repeats(trial, params, self.config, self.metric, self.objectives)
+        return run_repeats(trial, params, self.config, self.metric, self.objectives, self.on_work)
 
 
 def run_repeats(
@@ -70,6 +78,7 @@ def run_repeats(
     config: RunConfig,
     metric: Metric,
     objectives: Sequence[Metric] = (),
+    on_work: Callable[[float], None] | None = None,
 ) -> Values:
     """`repeats: k` (seed 004): fit the configuration k times with seeds seed, seed+1, … (weights,
     shuffling and seeded splits); the value is the mean, each repeat's value is kept in the trial
@@ -78,11 +87,11 @@ def run_repeats(
     if repeats < 1:
         raise UsageError(f"repeats must be at least 1, got {repeats}")
     if repeats == 1:
-        return run_trial(trial, params, config, metric, objectives)
+        return run_trial(trial, params, config, metric, objectives, on_work)
     start, values = time.perf_counter(), []
     for k in range(repeats):
         seeded = replace(config, seed=config.seed + k)
-        values.append(run_trial(trial, params, seeded, metric, objectives))
+        values.append(run_trial(trial, params, seeded, metric, objectives, on_work))
         trial.set_user_attr("repeat_values", values)
     trial.set_user_attr("wall_seconds", round(time.perf_counter() - start, 3))
     if objectives:
@@ -96,6 +105,7 @@ def run_trial(
     config: RunConfig,
     metric: Metric,
     objectives: Sequence[Metric] = (),
+    on_work: Callable[[float], None] | None = None,
 ) -> Values:
     """Fit one configuration, reporting `metric.monitor` each epoch to the pruner.
 
@@ -115,7 +125,8 @@ def run_trial(
     every = parse_amount(config.checkpoint_every, "--checkpoint-every", allow_zero=True)
     directory = trial_dir(root, trial.study.study_name, trial.number)
     callbacks: list[pl.Callback] = [
-        curve,  # first, so an epoch the pruner stops is still recorded
+        *([WorkMeter(on_work)] if on_work else []),  # first: a pruned epoch's work counts
+        curve,  # before the pruner, so an epoch it stops is still recorded
         *([] if objectives else [PyTorchLightningPruningCallback(trial, metric.monitor)]),
         DivergenceStop(built.datamodule.num_classes),
         TrialCheckpoint(trial, directory, every),  # (Lightning calls it last)

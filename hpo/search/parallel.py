@@ -1,20 +1,24 @@
-"""Several trials at once on this machine, reproducibly: a pipeline of worker processes.
+"""Several trials at once on this machine, reproducibly: worker processes on a work clock.
 
     outcome = run_in_workers(study, config, space, Budget(30), pool, callbacks=[progress])
 
-With k workers, trials are asked (sampled) and told (written as finished) by this process only,
-in one order: trial i+k is asked right after trial i is told, and trial i is told only after
-trial i+k-1 was asked. So each trial is sampled from, and judged by the pruner (SnapshotPruner)
-against, exactly the trials told before it was asked: the earlier ones except the k-1 right
-before it, whatever the timing. Same seed ⇒ same trials, pruning decisions and values.
+Trials are asked (sampled) and told (written as finished) by this process only, in the order
+of a clock that counts work, not time: each worker's trials follow each other on it, a trial
+lasting the work its fits did (hpo.search.work_model: mini-batches and input values, the same
+in every run). A trial starts when its worker's clock reaches the end of its previous
+trial, and is sampled from, and judged by the pruner (SnapshotPruner) against, exactly the
+trials that ended on the clock before that — the trials an asynchronous run would have seen,
+were every trial to take its modelled time. Asks and tells happen in clock order (a tell first
+at a tie; workers by index), each once no running trial can still end before it: a running
+trial reports its work after every training step, and its end lies at least that far ahead.
+So the same seed gives the same trials, pruning decisions and values whatever the timing, and a
+worker waits only while a running trial is behind its modelled work (the model is rough off the
+default study: that costs waiting, never a different result).
 
-A worker that finishes trial i while an older trial still runs hands its result over and waits
-only if trial i+k cannot be asked yet (its older neighbour has not been told); otherwise it starts
-the next trial at once, so a long trial holds up at most the k-1 trials after it, not a whole
-batch. Results held for their turn keep their heartbeat (`beat`), so no sweep takes them for
-dead.
+Results told later than their trial ended keep their heartbeat (`beat`), so no sweep takes them
+for dead.
 
-How this differs from `--workers 1`: a trial does not see the k-1 trials just before it (TPE's
+How this differs from `--workers 1`: a trial does not see the trials running beside it (TPE's
 first 10 random trials are the same ones). Optuna's `optimize(n_jobs=…)` runs threads that sample
 and prune against whatever has finished by then, and its process-based recipe has no shared
 order, so this loop is ours.
@@ -58,6 +62,7 @@ from hpo.search.budget import (
     storage_url,
 )
 from hpo.search.trial_run import train_asked_trial
+from hpo.search.work_model import PER_TRIAL
 from hpo.train import signals
 
 Callback = Callable[[optuna.Study, FrozenTrial], None]
@@ -73,6 +78,14 @@ class TrialJob:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """A running trial's work so far (model seconds, without PER_TRIAL)."""
+
+    number: int
+    work: float
+
+
+@dataclass(frozen=True)
 class JobResult:
     number: int
     value: float | Sequence[float] | None = None  # one per metric when there are several
@@ -81,6 +94,7 @@ class JobResult:
     interrupted: int | None = None  # the signal, if the trial was stopped and re-queued
     crashed: str | None = None  # its worker died (the trial is re-queued by the next sweep)
     unreachable: str | None = None  # the storage stayed down (StorageUnreachable's message)
+    work: float = 0.0  # the trial's work (model seconds, without PER_TRIAL)
 
 
 def run_in_workers(
@@ -95,26 +109,29 @@ def run_in_workers(
     """Keep every worker of `pool` training until the budget is spent, the grid is done or
     --timeout passes. Raises `signals.Interrupted` (running trials re-queued, finished ones
     told) or TooManyFailures, as `run_to_budget` does."""
-    line = Pipeline(study, space, budget, pool, callbacks)
+    coordinator = Coordinator(study, space, budget, pool, callbacks)
     start, waited = time.monotonic(), 0.0
     while True:
-        if line.stop is None:
-            line.stop = _stop_asked(config, start)
-        if line.may_ask():
-            line.ask()
-        elif line.may_tell():
-            line.tell_next()
-        elif line.flying:
-            line.collect(BEAT_SECONDS)
-        elif line.stop is not None:
-            return line.outcome(waited)
+        if coordinator.stop is None:
+            coordinator.stop = _stop_asked(config, start)
+        event = coordinator.next_event()
+        if event is not None:
+            kind, key = event
+            if kind == TELL:
+                coordinator.tell(key)
+            else:
+                coordinator.ask(key)
+        elif coordinator.flying:
+            coordinator.collect(BEAT_SECONDS)
+        elif coordinator.stop is not None:
+            return coordinator.outcome(waited)
         else:  # the rest of the budget runs in other processes: are they alive?
             if waited == 0.0 and on_wait is not None:
                 running = retrying(partial(_running, study), storage_url(study))
                 on_wait(len(running))
             time.sleep(POLL_SECONDS)
             waited += POLL_SECONDS
-            line.blocked = False
+            coordinator.blocked = False
             retrying(partial(_sweep, study), storage_url(study))
 
 
@@ -145,51 +162,75 @@ def _stop_asked(config: RunConfig, start: float) -> str | None:
     return None
 
 
+TELL, ASK = 0, 1  # at a tie on the work clock, a tell comes first
+
+
 @dataclass
-class Pipeline:
-    """The coordinator's bookkeeping: jobs asked in order, results told in the same order."""
+class Flying:
+    """A trial a worker is training: where it started on the work clock, its work so far."""
+
+    job: TrialJob
+    start: float
+    work: float = 0.0
+
+    def ends_after(self) -> float:
+        return self.start + PER_TRIAL + self.work  # its end on the clock is at least this
+
+
+@dataclass
+class Coordinator:
+    """The coordinator's bookkeeping: trials asked and told in the order of the work clock."""
 
     study: optuna.Study
     space: SearchSpace
     budget: Budget
     pool: WorkerPool
     callbacks: Sequence[Callback]
-    asked: int = 0  # jobs asked so far (their order: 0, 1, …)
-    told: int = 0  # jobs 0 … told-1 are told (or were interrupted or crashed)
-    flying: dict[int, tuple[int, TrialJob]] = field(default_factory=dict)  # worker → (order, job)
-    held: dict[int, tuple[TrialJob, JobResult]] = field(default_factory=dict)  # order → result
+    asked: int = 0  # trials asked so far
+    clock: list[float] = field(default_factory=list)  # per worker: its last trial's end
+    flying: dict[int, Flying] = field(default_factory=dict)  # worker → its trial
+    # results not told yet: trial number → (job, result, its end on the clock)
+    held: dict[int, tuple[TrialJob, JobResult, float]] = field(default_factory=dict)
     blocked: bool = False  # the budget or the grid has no room until a trial is told
     stop: str | None = None  # budget, grid exhausted, timeout, interrupted, failures, unreachable
     failures: int = 0  # failed trials in a row
     interrupted: JobResult | None = None
     failed_reason: str = ""
     unreachable: str = ""  # a worker's StorageUnreachable message
+    beaten: float = 0.0  # when held results last had their heartbeat
 
-    def may_ask(self) -> bool:
-        width = len(self.pool.processes)
-        free = len(self.flying) < width
-        return self.stop is None and not self.blocked and free and self.asked < self.told + width
+    def __post_init__(self) -> None:
+        self.clock = [0.0] * len(self.pool.processes)
 
-    def may_tell(self) -> bool:
-        """The oldest untold result, once the job `width` places after it was asked (or none
-        will be)."""
-        if self.told not in self.held:
-            return False
-        width = len(self.pool.processes)
-        return self.asked >= self.told + width or self.blocked or self.stop is not None
+    def next_event(self) -> tuple[int, int] | None:
+        """(TELL, trial number) or (ASK, worker): the earliest event on the work clock, once
+        no running trial can end before it; None if there is none yet. Once stopping, held
+        results are told at once (no trial will be asked after them)."""
+        tells = [(end, TELL, number) for number, (_, _, end) in self.held.items()]
+        if self.stop is not None:
+            return (TELL, min(tells)[2]) if tells else None
+        asks = [] if self.blocked else [
+            (self.clock[worker], ASK, worker)
+            for worker in range(len(self.clock)) if worker not in self.flying
+        ]  # fmt: skip
+        if not tells and not asks:
+            return None
+        at, kind, key = min(tells + asks)
+        if any(at >= running.ends_after() for running in self.flying.values()):
+            return None  # a running trial may still end first
+        return kind, key
 
-    def ask(self) -> None:
+    def ask(self, worker: int) -> None:
         """The budget's verdict and, if there is room, one more trial asked, its parameters
-        sampled, and sent to a free worker; redone from its start after a storage fault."""
+        sampled, and sent to `worker`; redone from its start after a storage fault."""
         attempts = itertools.count()
         step, job = retrying(lambda: self._ask(next(attempts) > 0), storage_url(self.study))
         if job is None:
             self.blocked = step == "wait"
             self.stop = None if step == "wait" else step
             return
-        worker = next(i for i in range(len(self.pool.processes)) if i not in self.flying)
         self.pool.submit(worker, job)
-        self.flying[worker] = (self.asked, job)
+        self.flying[worker] = Flying(job, self.clock[worker])
         self.asked += 1
 
     def _ask(self, redo: bool) -> tuple[str, TrialJob | None]:
@@ -209,34 +250,48 @@ class Pipeline:
         return step, TrialJob(trial_id(trial), trial.number, told)
 
     def _handed_out(self) -> set[int]:
-        jobs = [job for _, job in self.flying.values()] + [job for job, _ in self.held.values()]
-        return {job.trial_id for job in jobs}
+        jobs = [running.job for running in self.flying.values()]
+        return {job.trial_id for job in jobs + [job for job, _, _ in self.held.values()]}
 
     def collect(self, timeout: float) -> None:
-        """Wait up to `timeout` s for workers to finish; keep held results' heartbeats."""
-        for worker, result in self.pool.collect(list(self.flying), timeout):
-            order, job = self.flying.pop(worker)
-            trainer = self.pool.processes[worker].pid
-            self.held[order] = (job, result)
-            url = storage_url(self.study)
-            if result.crashed is not None:  # its worker never tells: fail and re-queue it now
-                reason = f"{result.crashed}; re-queued"
-                retrying(partial(fail_and_requeue, self.study, job.trial_id, reason), url)
-            elif result.unreachable is not None:  # the storage stayed down: stop, one line
-                self.unreachable = self.unreachable or result.unreachable
-                self.stop = "unreachable"
-            elif result.interrupted is not None:
-                self.interrupted = self.interrupted or result
-                self.stop = "interrupted"
-            elif order != self.told:  # it waits for its turn: ours now, not its worker's
-                note = {"trained_by": trainer}  # (unless it already ended: see JobResult)
-                retrying(partial(claim_unless_finished, self.study, job.trial_id, **note), url)
-        beat(self.study, [job.trial_id for job, r in self.held.values() if r.state is not None])
+        """Wait up to `timeout` s for workers' progress or results; keep held results'
+        heartbeats."""
+        for worker, message in self.pool.collect(list(self.flying), timeout):
+            running = self.flying[worker]
+            if isinstance(message, Progress):
+                running.work = max(running.work, message.work)
+                continue
+            del self.flying[worker]
+            self._hold(worker, running, message)
+        now = time.monotonic()
+        if now - self.beaten >= BEAT_SECONDS:
+            self.beaten = now
+            beat(self.study, [job.trial_id for job, r, _ in self.held.values() if r.state])
 
-    def tell_next(self) -> None:
-        """Tell the oldest held result (a finished trial) and run the callbacks."""
-        job, result = self.held.pop(self.told)
-        self.told += 1
+    def _hold(self, worker: int, running: Flying, result: JobResult) -> None:
+        """A worker's result, held until its turn on the clock; the worker is free."""
+        job = running.job
+        end = running.start + PER_TRIAL + max(result.work, running.work)
+        self.clock[worker] = end
+        self.held[job.number] = (job, result, end)
+        url = storage_url(self.study)
+        if result.crashed is not None:  # its worker never tells: fail and re-queue it now
+            reason = f"{result.crashed}; re-queued"
+            retrying(partial(fail_and_requeue, self.study, job.trial_id, reason), url)
+        elif result.unreachable is not None:  # the storage stayed down: stop, one line
+            self.unreachable = self.unreachable or result.unreachable
+            self.stop = "unreachable"
+        elif result.interrupted is not None:
+            self.interrupted = self.interrupted or result
+            self.stop = "interrupted"
+        elif self.next_event() != (TELL, job.number):  # it waits: ours now, not its worker's
+            note = {"trained_by": self.pool.processes[worker].pid}  # (unless it already
+            # ended: see JobResult)
+            retrying(partial(claim_unless_finished, self.study, job.trial_id, **note), url)
+
+    def tell(self, number: int) -> None:
+        """Tell a held result (a finished trial) and run the callbacks."""
+        job, result, _ = self.held.pop(number)
         self.blocked = False  # a failed trial frees budget; a finished one may end the grid
         if result.state is None:  # interrupted (re-queued by its worker) or crashed
             return
@@ -381,7 +436,8 @@ def serve(connection: Connection, config: RunConfig, space: SearchSpace) -> None
     os.setsid()  # signals come from the coordinator only (WorkerPool._forward)
     with signals.graceful_stop(announce=False):
         quiet_libraries(config.verbose)
-        objective = Objective(config, space)
+        meter = WorkSent(connection)
+        objective = Objective(config, space, on_work=meter)
         opened: tuple[optuna.Study, optuna.pruners.BasePruner] | None = None
         while (request := connection.recv()) is not None:
             if request == PREFLIGHT:
@@ -392,12 +448,28 @@ def serve(connection: Connection, config: RunConfig, space: SearchSpace) -> None
             except StorageUnreachable as gone:  # said once, by the coordinator
                 connection.send(JobResult(request.number, unreachable=str(gone)))
                 continue
-            connection.send(run_job(*opened, objective, request))
+            meter.start(request.number)
+            result = run_job(*opened, objective, request)
+            connection.send(replace(result, work=meter.work))
     # Told to stop: everything this worker wrote is committed, so skip the interpreter's
     # teardown (a second per worker, unloading torch) that the coordinator would wait for.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+class WorkSent:
+    """The running trial's work (WorkMeter's), sent to the coordinator each time it grows."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection, self.number, self.work = connection, -1, 0.0
+
+    def start(self, number: int) -> None:
+        self.number, self.work = number, 0.0
+
+    def __call__(self, seconds: float) -> None:
+        self.work += seconds
+        self.connection.send(Progress(self.number, self.work))
 
 
 def _preflight(config: RunConfig, space: SearchSpace) -> str | None:
