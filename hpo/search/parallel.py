@@ -34,8 +34,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_all_start_methods, get_context
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import BaseContext
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -334,11 +335,17 @@ def _grid_room(study: optuna.Study, space: SearchSpace) -> int:
     return space.grid_size() - len(started) + waiting
 
 
+#: What a worker imports to train (torch, Lightning, the datasets): imported once, by the fork
+#: server, and shared by every worker forked from it, instead of once per spawned worker.
+WORKER_IMPORTS = ["hpo.search.objective", "hpo.search.logs", "hpo.search.validate"]
+
+
 class WorkerPool:
-    """`n` spawned processes, each training one trial of the study at a time. They start
-    importing torch at once (this process never does: `preflight` runs in the first worker).
-    They run in a session of their own, so a terminal's Ctrl-C reaches them once, passed on
-    from here with every SIGTERM/SIGINT this process gets.
+    """`n` worker processes, each training one trial of the study at a time, forked from a
+    server process that starts importing torch at once (this process never does: `preflight`
+    runs in the first worker); spawned where there is no fork server. They run in a session of
+    their own, so a terminal's Ctrl-C reaches them once, passed on from here with every
+    SIGTERM/SIGINT this process gets.
 
         with WorkerPool(2, config, space) as pool:
             pool.preflight()                  # the data is there (else UsageError)
@@ -349,10 +356,16 @@ class WorkerPool:
         threads = max(1, min(config.threads, available_cores() // n))
         share_cores(threads)  # here (the sampler runs beside the workers) and in the workers
         self._args = (replace(config, threads=threads), space)
-        self._context = get_context("spawn")
+        self._n = n
+        self._context = _worker_context()  # (a fork server starts importing torch now)
         self.connections: list[Connection] = []
         self.processes: list = []
-        for _ in range(n):
+        if self._context.get_start_method() == "spawn":  # they import alone: start them now
+            self._start_workers()
+
+    def _start_workers(self) -> None:
+        """Start the workers not started yet (forking waits for the server's imports)."""
+        while len(self.processes) < self._n:
             self._start(None)
 
     def _start(self, index: int | None) -> None:
@@ -386,8 +399,9 @@ class WorkerPool:
         """hpo.search.validate.preflight, in the first worker; its UsageError raised here.
         `meanwhile` runs here while the worker imports torch and checks (it must not open the
         storage: nothing is stored before the check passes)."""
-        self.connections[0].send(PREFLIGHT)
         meanwhile()
+        self._start_workers()
+        self.connections[0].send(PREFLIGHT)
         problem = self.connections[0].recv()
         if problem is not None:
             raise UsageError(problem)
@@ -418,6 +432,18 @@ class WorkerPool:
         for process in self.processes:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signum)
+
+
+def _worker_context() -> BaseContext:
+    """multiprocessing's fork server, preloaded with WORKER_IMPORTS (two workers spawned and
+    importing torch side by side took the CPU of two imports, beside this process's own), or
+    spawn where there is none (Windows)."""
+    if "forkserver" not in get_all_start_methods():
+        return get_context("spawn")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(WORKER_IMPORTS)
+    forkserver.ensure_running()  # returns at once; the server imports, then forks on request
+    return context
 
 
 # ---------------------------------------------------------------- inside a worker process
