@@ -5,9 +5,9 @@
 Every setting that differs from its default is spelled out, and every identity setting
 (hpo.config.run.IDENTITY) always, so the command runs as pasted — from anywhere: the `hpo`
 script and the space file by absolute path (hpo.persist.commands) — and, into a fresh storage,
-proposes the same trials (the grid and one worker exactly; several workers running TPE or random
-search draw their proposals in whatever order the workers happen to ask). It never holds a
-password: the storage URL is written without it (~/.pgpass or $HPO_STORAGE supply it).
+proposes the same trials (with the number of workers the study ran with, which it spells out:
+`--workers auto` is written as the count it chose). It never holds a password: the storage URL
+is written without it (~/.pgpass or $HPO_STORAGE supply it).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from hpo.config.run import RunConfig, identity_differences, worker_count
@@ -61,13 +62,14 @@ def _run(config: RunConfig, command: str) -> int:
 
         source_study(config)  # a missing source is one line before torch loads
     workers = worker_count(config.workers, config.n_trials)
+    config = replace(config, workers=workers)  # stored as run: the count decides the trials
     if workers == 1:
         preflight(config, space)
         quiet_libraries(config.verbose)
         return _train(config, space, command, say, None)
     from hpo.search.parallel import WorkerPool
 
-    with WorkerPool(workers, config, space) as pool:  # (workers start importing torch now)
+    with WorkerPool(workers, config, space) as pool:  # (torch starts importing now)
         from hpo.persist.internals import import_storage_modules
 
         pool.preflight(meanwhile=import_storage_modules)

@@ -123,6 +123,7 @@ def test_the_stored_command_runs_as_pasted_and_proposes_the_same_trials(case, ou
     assert len(outcome.reproduced.trials) == len(outcome.original.trials) > 1
     assert " None" not in outcome.command and "'None'" not in outcome.command
     assert re.search(r"(^|/)hpo study ", outcome.command)
+    assert re.search(r" --workers \d+ ", outcome.command)  # auto is spelled as its count
     assert outcome.command in get_note(outcome.original)  # the note shows the same command
     assert outcome.reproduced.user_attrs["identity"] == outcome.original.user_attrs["identity"]
 
