@@ -286,8 +286,8 @@ class Coordinator:
             self.interrupted = self.interrupted or result
             self.stop = "interrupted"
         elif self.next_event() != (TELL, job.number):  # it waits: ours now, not its worker's
-            note = {"trained_by": self.pool.processes[worker].pid}  # (unless it already
-            # ended: see JobResult)
+            # (unless it already ended: see JobResult)
+            note = {"trained_by": self.pool.processes[worker].pid}
             retrying(partial(claim_unless_finished, self.study, job.trial_id, **note), url)
 
     def tell(self, number: int) -> None:
@@ -397,7 +397,7 @@ class WorkerPool:
 
     def preflight(self, meanwhile: Callable[[], object] = lambda: None) -> None:
         """hpo.search.validate.preflight, in the first worker; its UsageError raised here.
-        `meanwhile` runs here while the worker imports torch and checks (it must not open the
+        `meanwhile` runs here while torch is imported for the workers (it must not open the
         storage: nothing is stored before the check passes)."""
         meanwhile()
         self._start_workers()
