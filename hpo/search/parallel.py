@@ -13,7 +13,8 @@ at a tie; workers by index), each once no running trial can still end before it:
 trial reports its work after every training step, and its end lies at least that far ahead.
 So the same seed gives the same trials, pruning decisions and values whatever the timing, and a
 worker waits only while a running trial is behind its modelled work (the model is rough off the
-default study: that costs waiting, never a different result).
+default study: that costs waiting, never a different result), or for trials that end where its
+own did (trials of equal work, started together, end together: the next ones see them all).
 
 Results told later than their trial ended keep their heartbeat (`beat`), so no sweep takes them
 for dead.
