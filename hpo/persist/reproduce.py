@@ -13,7 +13,7 @@ is written without it (~/.pgpass or $HPO_STORAGE supply it).
 from __future__ import annotations
 
 import shlex
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ PATHS = {"space", "data_dir", "checkpoint_dir"}
 def reproduce_command(config: RunConfig) -> str:
     words = hpo_words("study", stored=True)
     defaults = RunConfig()
+    if config.warm_start_from is not None and config.warm_start_storage is None:
+        # the source's storage, spelled out: pasted with a fresh --storage, it still reads it
+        config = replace(config, warm_start_storage=config.storage)
     for field in fields(RunConfig):
         value = getattr(config, field.name)
         if field.name in NOT_FLAGS or value is None:

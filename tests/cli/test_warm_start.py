@@ -4,6 +4,7 @@ to the new space, once; a missing source is one line before torch loads."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,28 @@ def test_a_resumed_study_does_not_enqueue_again(warm) -> None:
     assert [t.user_attrs.get("warm_start") for t in study.trials[3:]] == [None, None]
     attrs = base_storage(study).get_study_system_attrs(study_id(study))
     assert attrs[DONE_KEY] == "small"
+
+
+def test_the_stored_command_of_a_warm_started_study_runs_into_a_fresh_storage(tmp_path) -> None:
+    write_space(tmp_path)
+    both = f"sqlite:///{tmp_path / 'both.db'}"  # the source in the study's own storage
+    _source(both)
+    original = _run(tmp_path, both, 2, "--warm-start-from", "small")
+    assert original.returncode == 0, original.stderr
+    command = optuna.load_study(study_name="big", storage=both).user_attrs["reproduce"]
+    assert f"--warm-start-storage {both}" in command  # the source's storage, spelled out
+    words = shlex.split(command)
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    words[words.index("--storage") + 1] = fresh
+    (tmp_path / "elsewhere").mkdir()
+    pasted = subprocess.run(words, cwd=tmp_path / "elsewhere", env=cli_env(),
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert pasted.returncode == 0, pasted.stderr
+    params = [
+        [t.params for t in optuna.load_study(study_name="big", storage=url).trials]
+        for url in (both, fresh)
+    ]
+    assert params[0] == params[1] and params[0][0] == {"lr": 0.1, "optimizer": "momentum"}
 
 
 def test_a_multi_objective_source_ranks_its_pareto_set_first(tmp_path) -> None:
