@@ -81,9 +81,9 @@ class TrialJob:
 
 @dataclass(frozen=True)
 class Progress:
-    """A running trial's work so far (model seconds, without PER_TRIAL)."""
+    """A running trial's work so far (model seconds, without PER_TRIAL); the last one a worker
+    sends before its result is the trial's whole work (messages arrive in order)."""
 
-    number: int
     work: float
 
 
@@ -96,7 +96,6 @@ class JobResult:
     interrupted: int | None = None  # the signal, if the trial was stopped and re-queued
     crashed: str | None = None  # its worker died (the trial is re-queued by the next sweep)
     unreachable: str | None = None  # the storage stayed down (StorageUnreachable's message)
-    work: float = 0.0  # the trial's work (model seconds, without PER_TRIAL)
 
 
 def run_in_workers(
@@ -261,7 +260,7 @@ class Coordinator:
         for worker, message in self.pool.collect(list(self.flying), timeout):
             running = self.flying[worker]
             if isinstance(message, Progress):
-                running.work = max(running.work, message.work)
+                running.work = message.work
                 continue
             del self.flying[worker]
             self._hold(worker, running, message)
@@ -273,7 +272,7 @@ class Coordinator:
     def _hold(self, worker: int, running: Flying, result: JobResult) -> None:
         """A worker's result, held until its turn on the clock; the worker is free."""
         job = running.job
-        end = running.start + PER_TRIAL + max(result.work, running.work)
+        end = running.ends_after()  # its last Progress came before the result
         self.clock[worker] = end
         self.held[job.number] = (job, result, end)
         url = storage_url(self.study)
@@ -475,9 +474,8 @@ def serve(connection: Connection, config: RunConfig, space: SearchSpace) -> None
             except StorageUnreachable as gone:  # said once, by the coordinator
                 connection.send(JobResult(request.number, unreachable=str(gone)))
                 continue
-            meter.start(request.number)
-            result = run_job(*opened, objective, request)
-            connection.send(replace(result, work=meter.work))
+            meter.work = 0.0
+            connection.send(run_job(*opened, objective, request))
     # Told to stop: everything this worker wrote is committed, so skip the interpreter's
     # teardown (a second per worker, unloading torch) that the coordinator would wait for.
     sys.stdout.flush()
@@ -489,14 +487,11 @@ class WorkSent:
     """The running trial's work (WorkMeter's), sent to the coordinator each time it grows."""
 
     def __init__(self, connection: Connection) -> None:
-        self.connection, self.number, self.work = connection, -1, 0.0
-
-    def start(self, number: int) -> None:
-        self.number, self.work = number, 0.0
+        self.connection, self.work = connection, 0.0
 
     def __call__(self, seconds: float) -> None:
         self.work += seconds
-        self.connection.send(Progress(self.number, self.work))
+        self.connection.send(Progress(self.work))
 
 
 def _preflight(config: RunConfig, space: SearchSpace) -> str | None:
