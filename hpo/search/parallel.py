@@ -336,8 +336,19 @@ def _grid_room(study: optuna.Study, space: SearchSpace) -> int:
 
 
 #: What a worker imports to train (torch, Lightning, the datasets): imported once, by the fork
-#: server, and shared by every worker forked from it, instead of once per spawned worker.
-WORKER_IMPORTS = ["hpo.search.objective", "hpo.search.logs", "hpo.search.validate"]
+#: server, and shared by every worker forked from it, instead of once per spawned worker. The
+#: last four are what a first trial imports on its way (scikit-learn for the data split and the
+#: digits, matplotlib's Agg backend and PIL for its figures): preloaded, the default study ends
+#: 0.5 s sooner (3.5 %, interleaved runs), the workers no longer importing them side by side.
+WORKER_IMPORTS = [
+    "hpo.search.objective",
+    "hpo.search.logs",
+    "hpo.search.validate",
+    "sklearn.model_selection",
+    "sklearn.datasets",
+    "matplotlib.backends.backend_agg",
+    "PIL.PngImagePlugin",
+]
 
 
 class WorkerPool:
