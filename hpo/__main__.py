@@ -1,7 +1,5 @@
 """`python -m hpo <command> …` = the `hpo` console script."""
 
-import sys
+from hpo.cli import console
 
-from hpo.cli import main
-
-sys.exit(main())
+console()

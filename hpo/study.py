@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from hpo.cli import run_command
+from hpo.cli.quick_exit import quick_exit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -13,4 +13,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    quick_exit(main())

@@ -16,9 +16,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from hpo import __version__
 from hpo.cli.common import EXIT_USAGE, first_line
+from hpo.cli.quick_exit import quick_exit
 from hpo.errors import UsageError, unknown_choice
 
 #: command → module under hpo.cli (each has `main(argv, prog) -> int` and a docstring)
@@ -79,3 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hpo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return run_command(args[0], args[1:])
+
+
+def console() -> NoReturn:
+    """The `hpo` console script and `python -m hpo`: `main`, then `quick_exit`."""
+    quick_exit(main())

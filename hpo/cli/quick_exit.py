@@ -1,0 +1,30 @@
+"""`quick_exit(code)`: end the process as Python would, minus its teardown.
+
+After a command returns, CPython unloads every module before the process ends: 1.2 s once
+torch and Lightning are loaded (measured: `import hpo.search.objective`, then exit), paid after
+the last line is printed. The process ends the same way without it: other threads joined,
+atexit handlers run (logging, multiprocessing's children, temporary files), output flushed.
+Written by hand: Python has no exit that skips only the module teardown. Used by the `hpo`
+console script and `python -m hpo…`, never by `hpo.cli.main` (tests call it in-process).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from typing import NoReturn
+
+
+def quick_exit(code: int) -> NoReturn:
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()  # as the interpreter's own shutdown does
+    atexit._run_exitfuncs()  # (private, but what the interpreter itself calls here)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe, a closed stream: nothing to flush to
+            pass
+    os._exit(code)
