@@ -108,7 +108,8 @@ def wait_for_running_trials(url: str, n: int, epochs: int, timeout: float = 600)
 def test_job_array_preempted_and_requeued_finishes_the_exact_budget(
     tmp_path: Path, slow_space: Path, cluster: SlurmCluster, shared_storage: str
 ) -> None:
-    hpo_args = f"--n-trials {N_TRIALS} --max-epochs 6 --pruner none --space {slow_space}"
+    # 12 epochs (~4 s): the TERM, passed on by SLURM and the batch shell, lands mid-trial
+    hpo_args = f"--n-trials {N_TRIALS} --max-epochs 12 --pruner none --space {slow_space}"
     hpo_args += f" --study-name slurm --checkpoint-every 1ep --checkpoint-dir {tmp_path}/ckpt"
     env = cli_env() | {"HPO_PYTHON": sys.executable}
     # What README's "Running on a cluster" shows, with this node's size (2 CPUs, 2 GB).
