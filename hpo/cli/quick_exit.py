@@ -17,7 +17,8 @@ import threading
 from typing import NoReturn
 
 
-def quick_exit(code: int) -> NoReturn:
+def quick_exit(code: int | None) -> NoReturn:
+    """Exit with `code` (None: 0, as sys.exit) once threads, atexit handlers, output are done."""
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()  # as the interpreter's own shutdown does
@@ -27,4 +28,4 @@ def quick_exit(code: int) -> NoReturn:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe, a closed stream: nothing to flush to
             pass
-    os._exit(code)
+    os._exit(code or 0)
