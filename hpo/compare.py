@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hpo.cli import run_command
-from hpo.cli.quick_exit import quick_exit
+from hpo.cli.quick_exit import run_and_exit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -13,4 +13,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    quick_exit(main())
+    run_and_exit(main)

@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from hpo import __version__
 from hpo.cli.common import EXIT_USAGE, first_line
-from hpo.cli.quick_exit import quick_exit
+from hpo.cli.quick_exit import run_and_exit
 from hpo.errors import UsageError, unknown_choice
 
 #: command → module under hpo.cli (each has `main(argv, prog) -> int` and a docstring)
@@ -84,5 +84,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console() -> NoReturn:
-    """The `hpo` console script and `python -m hpo`: `main`, then `quick_exit`."""
-    quick_exit(main())
+    """The `hpo` console script and `python -m hpo` (hpo.cli.quick_exit)."""
+    run_and_exit(main)

@@ -1,4 +1,4 @@
-"""`quick_exit(code)`: end the process as Python would, minus its teardown.
+"""`quick_exit(code)`: end the process as Python would, minus its teardown; `run_and_exit(main)`.
 
 After a command returns, CPython unloads every module before the process ends: 1.2 s once
 torch and Lightning are loaded (measured: `import hpo.search.objective`, then exit), paid after
@@ -12,9 +12,23 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import NoReturn
+
+
+def run_and_exit(main: Callable[[], int]) -> NoReturn:
+    """`main` as the process's work, then `quick_exit` with its code. Output cut short by a
+    reader that closed the pipe (`hpo study --list | head -3`) ends quietly, with the code a
+    shell tool killed by SIGPIPE has (141), instead of a BrokenPipeError traceback."""
+    try:
+        code = main()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 128 + signal.SIGPIPE
+    quick_exit(code)
 
 
 def quick_exit(code: int | None) -> NoReturn:

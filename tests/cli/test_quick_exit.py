@@ -43,3 +43,17 @@ def test_the_hpo_command_exits_through_it() -> None:
         [sys.executable, "-m", "hpo", "--version"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and result.stdout.startswith("hpo ")
+
+
+def test_output_cut_short_by_a_closed_pipe_ends_quietly() -> None:
+    """`hpo study --list | head -1`: the reader is gone before the list is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hpo", "study", "--list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()  # (before the command has imported enough to print)
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 141, stderr  # 128 + SIGPIPE, as a shell tool's
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
