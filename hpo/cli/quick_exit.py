@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -27,7 +26,7 @@ def run_and_exit(main: Callable[[], int]) -> NoReturn:
         code = main()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 128 + signal.SIGPIPE
+        code = 141  # 128 + SIGPIPE (a name Windows' signal module lacks)
     quick_exit(code)
 
 
